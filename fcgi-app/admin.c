@@ -1,0 +1,334 @@
+/* admin.c - contactsctl's work against PostgreSQL. */
+#include "admin.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "id.h"
+#include "sha256.h"
+#include "validate.h"
+
+/* An arbitrary constant: the advisory lock that keeps two migrations from
+ * running at once. */
+#define MIGRATE_LOCK "727072"
+
+static const char SQL_MIGRATIONS_TABLE[] =
+	"CREATE TABLE IF NOT EXISTS schema_migrations ("
+	" version int PRIMARY KEY, name text NOT NULL,"
+	" applied_at timestamptz NOT NULL DEFAULT now())";
+static const char SQL_MIGRATION_APPLIED[] =
+	"SELECT 1 FROM schema_migrations WHERE version = $1";
+static const char SQL_MIGRATION_RECORD[] =
+	"INSERT INTO schema_migrations (version, name) VALUES ($1, $2)";
+static const char SQL_ORG_CREATE[] =
+	"INSERT INTO organizations (id, name) VALUES ($1, $2)";
+static const char SQL_ORG_EXISTS[] = "SELECT 1 FROM organizations WHERE id = $1";
+static const char SQL_KEY_CREATE[] =
+	"INSERT INTO api_keys (id, org_id, name, key_hash) VALUES ($1, $2, $3, $4)";
+static const char SQL_KEY_LIST[] =
+	"SELECT id, name, to_char(created_at AT TIME ZONE 'UTC', "
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(to_char(revoked_at AT TIME ZONE "
+	"'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-') "
+	"FROM api_keys WHERE org_id = $1 ORDER BY created_at, id";
+static const char SQL_KEY_REVOKE[] =
+	"UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
+
+struct admin {
+	PGconn *conn;
+};
+
+struct admin *admin_connect(const char *conninfo)
+{
+	struct admin *a = xcalloc(1, sizeof(*a));
+
+	a->conn = PQconnectdb(conninfo);
+	if (PQstatus(a->conn) != CONNECTION_OK) {
+		fprintf(stderr, "contactsctl: cannot connect to postgresql: %s",
+			PQerrorMessage(a->conn));
+		admin_free(a);
+		return NULL;
+	}
+	PQsetNoticeProcessor(a->conn, NULL, NULL);
+	return a;
+}
+
+void admin_free(struct admin *a)
+{
+	if (!a)
+		return;
+	PQfinish(a->conn);
+	free(a);
+}
+
+/* Runs sql with text params; returns the result (caller clears) or NULL
+ * after printing the error. */
+static PGresult *exec(struct admin *a, const char *what, const char *sql,
+		      int n, const char *const *params)
+{
+	PGresult *r = PQexecParams(a->conn, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	fprintf(stderr, "contactsctl: %s: %s", what, PQresultErrorMessage(r));
+	PQclear(r);
+	return NULL;
+}
+
+static int exec_ok(struct admin *a, const char *what, const char *sql)
+{
+	PGresult *r = exec(a, what, sql, 0, NULL);
+
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+static int by_name(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The migration files NNN_name.sql of dir, sorted; NULL-terminated. */
+static char **list_migrations(const char *dir, size_t *count)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!d) {
+		fprintf(stderr, "contactsctl: cannot open %s: %s\n", dir, strerror(errno));
+		return NULL;
+	}
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 9 || strcmp(e->d_name + len - 4, ".sql") != 0 ||
+		    e->d_name[0] < '0' || e->d_name[0] > '9' ||
+		    e->d_name[1] < '0' || e->d_name[1] > '9' ||
+		    e->d_name[2] < '0' || e->d_name[2] > '9' || e->d_name[3] != '_')
+			continue;
+		if (n + 2 > cap) {
+			cap = cap ? cap * 2 : 16;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (!names)
+		names = xcalloc(1, sizeof(*names));
+	names[n] = NULL;
+	qsort(names, n, sizeof(*names), by_name);
+	*count = n;
+	return names;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b;
+	char chunk[8192];
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "contactsctl: cannot open %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	if (!b.data)
+		buf_append(&b, "", 0);
+	return b.data;
+}
+
+static int apply_migration(struct admin *a, const char *dir, const char *file,
+			   bool quiet)
+{
+	char version[4], path[4096];
+	const char *params[2];
+	PGresult *r;
+	char *sql;
+	int rc = -1;
+
+	memcpy(version, file, 3);
+	version[3] = '\0';
+	params[0] = version;
+	params[1] = file;
+	r = exec(a, "migrate", SQL_MIGRATION_APPLIED, 1, params);
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 1) {
+		PQclear(r);
+		return 0;
+	}
+	PQclear(r);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	sql = read_file(path);
+	if (!sql)
+		return -1;
+	if (exec_ok(a, "migrate", "BEGIN") < 0)
+		goto out;
+	r = PQexec(a->conn, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "contactsctl: migration %s failed: %s", file,
+			PQresultErrorMessage(r));
+		PQclear(r);
+		(void)exec_ok(a, "migrate", "ROLLBACK");
+		goto out;
+	}
+	PQclear(r);
+	r = exec(a, "migrate", SQL_MIGRATION_RECORD, 2, params);
+	if (!r) {
+		(void)exec_ok(a, "migrate", "ROLLBACK");
+		goto out;
+	}
+	PQclear(r);
+	if (exec_ok(a, "migrate", "COMMIT") < 0)
+		goto out;
+	if (!quiet)
+		printf("applied %s\n", file);
+	rc = 0;
+out:
+	free(sql);
+	return rc;
+}
+
+int admin_migrate(struct admin *a, const char *schema_dir, bool quiet)
+{
+	size_t n = 0;
+	char **files;
+	int rc = 0;
+
+	if (exec_ok(a, "migrate", "SELECT pg_advisory_lock(" MIGRATE_LOCK ")") < 0 ||
+	    exec_ok(a, "migrate", SQL_MIGRATIONS_TABLE) < 0)
+		return -1;
+	files = list_migrations(schema_dir, &n);
+	if (!files)
+		return -1;
+	if (n == 0) {
+		fprintf(stderr, "contactsctl: no migrations in %s\n", schema_dir);
+		rc = -1;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = apply_migration(a, schema_dir, files[i], quiet);
+	for (size_t i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+	if (exec_ok(a, "migrate", "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")") < 0)
+		rc = -1;
+	return rc;
+}
+
+static int check_name(const char *what, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || !utf8_valid(name, len) || utf8_length(name, len) > 255) {
+		fprintf(stderr, "contactsctl: %s must be 1 to 255 characters of UTF-8\n", what);
+		return -1;
+	}
+	return 0;
+}
+
+int admin_org_create(struct admin *a, const char *name)
+{
+	char id[ID_LEN + 1];
+	const char *params[] = {id, name};
+	PGresult *r;
+
+	if (check_name("the organization name", name) < 0)
+		return -1;
+	if (id_random(id, ID_LEN) < 0) {
+		fprintf(stderr, "contactsctl: cannot get random bytes\n");
+		return -1;
+	}
+	r = exec(a, "org create", SQL_ORG_CREATE, 2, params);
+	if (!r)
+		return -1;
+	PQclear(r);
+	printf("%s\n", id);
+	return 0;
+}
+
+int admin_key_create(struct admin *a, const char *org_id, const char *name)
+{
+	char id[ID_LEN + 1], secret[64], key[128];
+	uint8_t hash[SHA256_LEN];
+	const char *values[4];
+	int lengths[4] = {0, 0, 0, SHA256_LEN};
+	int formats[4] = {0, 0, 0, 1};
+	PGresult *r;
+	const char *params[] = {org_id};
+
+	if (check_name("the key name", name) < 0)
+		return -1;
+	r = exec(a, "key create", SQL_ORG_EXISTS, 1, params);
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		fprintf(stderr, "contactsctl: no organization %s\n", org_id);
+		return -1;
+	}
+	PQclear(r);
+	if (id_random(id, ID_LEN) < 0 || id_random(secret, 43) < 0) {
+		fprintf(stderr, "contactsctl: cannot get random bytes\n");
+		return -1;
+	}
+	snprintf(key, sizeof(key), "ck_%s_%s", id, secret);
+	sha256(key, strlen(key), hash);
+	values[0] = id;
+	values[1] = org_id;
+	values[2] = name;
+	values[3] = (const char *)hash;
+	r = PQexecParams(a->conn, SQL_KEY_CREATE, 4, NULL, values, lengths, formats, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "contactsctl: key create: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	/* The only time the key is ever shown. */
+	printf("%s\n", key);
+	return 0;
+}
+
+int admin_key_list(struct admin *a, const char *org_id)
+{
+	const char *params[] = {org_id};
+	PGresult *r = exec(a, "key list", SQL_KEY_LIST, 1, params);
+
+	if (!r)
+		return -1;
+	printf("%-9s  %-20s  %-20s  %s\n", "ID", "CREATED", "REVOKED", "NAME");
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("%-9s  %-20s  %-20s  %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
+		       PQgetvalue(r, i, 3), PQgetvalue(r, i, 1));
+	PQclear(r);
+	return 0;
+}
+
+int admin_key_revoke(struct admin *a, const char *key_id)
+{
+	const char *params[] = {key_id};
+	PGresult *r = exec(a, "key revoke", SQL_KEY_REVOKE, 1, params);
+	bool done;
+
+	if (!r)
+		return -1;
+	done = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	if (!done) {
+		fprintf(stderr, "contactsctl: no active key %s\n", key_id);
+		return -1;
+	}
+	printf("revoked %s\n", key_id);
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* admin.h - what contactsctl does: migrations, organizations, API keys.
+ * Each function prints its result on stdout and its errors on stderr, and
+ * returns 0 or -1. */
+#ifndef CONTACTS_ADMIN_H
+#define CONTACTS_ADMIN_H
+
+#include <stdbool.h>
+
+struct admin;
+
+/* Connects to conninfo; NULL (with the reason on stderr) when it cannot. */
+struct admin *admin_connect(const char *conninfo);
+void admin_free(struct admin *a);
+
+int admin_migrate(struct admin *a, const char *schema_dir, bool quiet)
+	__attribute__((warn_unused_result));
+int admin_org_create(struct admin *a, const char *name)
+	__attribute__((warn_unused_result));
+int admin_key_create(struct admin *a, const char *org_id, const char *name)
+	__attribute__((warn_unused_result));
+int admin_key_list(struct admin *a, const char *org_id)
+	__attribute__((warn_unused_result));
+int admin_key_revoke(struct admin *a, const char *key_id)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,47 @@
+/* config.h - the settings: one table, one struct.
+ *
+ * Sources, later ones winning: built-in defaults, the file (`key = value`
+ * lines, `#` comments), then the environment (CONTACTS_<KEY>, e.g.
+ * CONTACTS_DATABASE).  The default file is SYSCONFDIR/contacts/contacts.conf
+ * and may be absent; CONTACTS_CONFIG or -c names another, which must exist.
+ */
+#ifndef CONTACTS_CONFIG_H
+#define CONTACTS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "log.h"
+
+struct config {
+	char *database;       /* libpq conninfo */
+	char *redis;          /* host:port, or "" to run without a cache */
+	int redis_timeout_ms; /* connect and command timeout */
+	int workers;          /* 0: two per core */
+	char *listen;         /* unix socket path or host:port */
+	int listen_mode;      /* permissions of a unix socket */
+	int backlog;
+	int cache_ttl;        /* seconds; backstop for cached entries */
+	enum log_level log_level;
+	int shutdown_timeout; /* seconds a worker gets to finish on SIGTERM */
+	char *pid_file;       /* "" for none */
+	char *schema_dir;     /* migrations, for contactsctl migrate */
+	int rate_limit;       /* requests per second per API key; 0: off */
+	char *source;         /* the file read, or "" (informational) */
+};
+
+#define CONFIG_ERR_LEN 256
+
+/* Loads defaults, then path (NULL: CONTACTS_CONFIG or the default file),
+ * then the environment.  On failure returns -1 with a message in err and
+ * leaves *c cleaned up. */
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+void config_cleanup(struct config *c);
+
+/* Prints the effective settings as `key = value` lines (the database
+ * conninfo with any password masked). */
+void config_dump(const struct config *c, FILE *out);
+
+#endif

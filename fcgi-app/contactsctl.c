@@ -1,0 +1,115 @@
+/* contactsctl.c - the admin CLI: migrate, organizations, API keys.
+ * Exit status: 0 done, 1 failed, 2 usage. */
+#include "autoconfig.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "config.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: contactsctl [-c FILE] COMMAND\n"
+		"\n"
+		"commands:\n"
+		"  migrate [--quiet]                 apply the schema migrations not yet applied\n"
+		"  org create NAME                   create an organization; prints its id\n"
+		"  key create ORG_ID [--name NAME]   create an API key; prints the key, once\n"
+		"  key list ORG_ID                   list an organization's keys\n"
+		"  key revoke KEY_ID                 revoke a key (effective on the next request)\n"
+		"\n"
+		"The configuration is the service's (-c FILE, $CONTACTS_CONFIG or\n"
+		SYSCONFDIR "/contacts/contacts.conf, then CONTACTS_* variables).\n");
+}
+
+static int run(struct admin *a, const struct config *cfg, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	const char *sub = argc > 1 ? argv[1] : "";
+
+	if (strcmp(cmd, "migrate") == 0 && argc <= 2)
+		return admin_migrate(a, cfg->schema_dir,
+				     argc == 2 && strcmp(argv[1], "--quiet") == 0);
+	if (strcmp(cmd, "org") == 0 && strcmp(sub, "create") == 0 && argc == 3)
+		return admin_org_create(a, argv[2]);
+	if (strcmp(cmd, "key") == 0 && strcmp(sub, "create") == 0 &&
+	    (argc == 3 || (argc == 5 && strcmp(argv[3], "--name") == 0)))
+		return admin_key_create(a, argv[2], argc == 5 ? argv[4] : "default");
+	if (strcmp(cmd, "key") == 0 && strcmp(sub, "list") == 0 && argc == 3)
+		return admin_key_list(a, argv[2]);
+	if (strcmp(cmd, "key") == 0 && strcmp(sub, "revoke") == 0 && argc == 3)
+		return admin_key_revoke(a, argv[2]);
+	return -2;
+}
+
+static bool known_command(int argc, char **argv)
+{
+	static const char *const shapes[][2] = {
+		{"migrate", NULL}, {"org", "create"}, {"key", "create"},
+		{"key", "list"}, {"key", "revoke"},
+	};
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		if (strcmp(argv[0], shapes[i][0]) == 0 &&
+		    (!shapes[i][1] || (argc > 1 && strcmp(argv[1], shapes[i][1]) == 0)))
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	struct config cfg;
+	char err[CONFIG_ERR_LEN];
+	struct admin *a;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("contactsctl %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || !known_command(argc, argv)) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "contactsctl: configuration error: %s\n", err);
+		return 1;
+	}
+	a = admin_connect(cfg.database);
+	if (!a) {
+		config_cleanup(&cfg);
+		return 1;
+	}
+	rc = run(a, &cfg, argc, argv);
+	admin_free(a);
+	config_cleanup(&cfg);
+	if (rc == -2) {
+		usage(stderr);
+		return 2;
+	}
+	return rc == 0 ? 0 : 1;
+}

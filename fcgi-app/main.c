@@ -1,0 +1,77 @@
+/* main.c - contacts-fcgi: arguments and configuration, then the master. */
+#include "autoconfig.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "master.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: contacts-fcgi [-c FILE] [--check-config] [--version]\n"
+		"\n"
+		"Runs the Contacts API's FastCGI worker pool in the foreground.\n"
+		"\n"
+		"  -c, --config FILE   configuration file (default: $CONTACTS_CONFIG or\n"
+		"                      " SYSCONFDIR "/contacts/contacts.conf)\n"
+		"  -t, --check-config  validate the configuration, print it, and exit\n"
+		"  -V, --version       print the version and exit\n"
+		"\n"
+		"Every setting can be overridden by CONTACTS_<SETTING>, e.g. CONTACTS_WORKERS=8.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 't'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	bool check = false;
+	struct config cfg;
+	char err[CONFIG_ERR_LEN];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'V':
+			printf("contacts-fcgi %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "contacts-fcgi: configuration error: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		config_dump(&cfg, stdout);
+		printf("# configuration is valid\n");
+		config_cleanup(&cfg);
+		return 0;
+	}
+	log_set_level(cfg.log_level);
+	return master_run(&cfg, path);
+}

@@ -1,0 +1,437 @@
+/* master.c - the pool: socket, fork, reap, respawn, signals, sd_notify.
+ *
+ * Signals are blocked in the master and taken synchronously with
+ * sigtimedwait(), so there is no handler state at all:
+ *   SIGCHLD  reap; replace a worker that died (backing off when they die
+ *            young, against crash loops)
+ *   SIGHUP   re-read the configuration; start a new worker, wait until it
+ *            accepts, retire an old one; one at a time
+ *   SIGTERM  stop: every worker finishes the request in hand, within
+ *   SIGINT   shutdown_timeout, then is killed
+ */
+#include "master.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "metrics.h"
+#include "worker.h"
+
+#define YOUNG_DEATH_MS 2000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 10000
+#define READY_TIMEOUT_MS 5000
+
+struct child {
+	pid_t pid;       /* 0: free */
+	int slot;        /* metrics slot */
+	int64_t started_ms;
+	bool retiring;   /* sent SIGTERM by a reload: not replaced */
+};
+
+struct master {
+	struct config cfg;
+	const char *config_path;
+	int listen_fd;
+	bool own_unix_socket;
+	struct metrics *metrics;
+	int nslots;
+	struct child *children; /* nslots entries */
+	int backoff_ms;
+	int64_t respawn_at_ms;
+	bool stopping;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0'; /* abstract namespace */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), 0, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		log_warn("msg=\"cannot notify systemd: %s\"", strerror(errno));
+	close(fd);
+}
+
+/* The socket systemd passed (LISTEN_FDS), or -1. */
+static int inherited_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+	const char *fds = getenv("LISTEN_FDS");
+
+	if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return 3; /* SD_LISTEN_FDS_START */
+}
+
+static int open_listener(struct master *m)
+{
+	const char *addr = m->cfg.listen;
+	int fd = inherited_socket();
+
+	if (fd >= 0) {
+		log_info("msg=\"using the socket passed by systemd\"");
+	} else {
+		if (addr[0] == '/') {
+			/* A stale socket from an unclean stop would make bind
+			 * fail; nothing else should live at this path. */
+			struct stat st;
+
+			if (stat(addr, &st) == 0 && S_ISSOCK(st.st_mode))
+				unlink(addr);
+			m->own_unix_socket = true;
+		}
+		fd = FCGX_OpenSocket(addr, m->cfg.backlog);
+		if (fd < 0) {
+			log_error("msg=\"cannot listen on %s\"", addr);
+			return -1;
+		}
+		if (addr[0] == '/' && chmod(addr, (mode_t)m->cfg.listen_mode) < 0)
+			log_warn("msg=\"cannot chmod %s: %s\"", addr, strerror(errno));
+		log_info("msg=\"listening\" address=\"%s\"", addr);
+	}
+	/* Non-blocking: a worker that loses the race for a connection gets
+	 * EAGAIN and goes back to poll() instead of blocking in accept(). */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		log_error("msg=\"cannot make the socket non-blocking: %s\"", strerror(errno));
+		return -1;
+	}
+	m->listen_fd = fd;
+	return 0;
+}
+
+static int running_count(const struct master *m, bool include_retiring)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->nslots; i++)
+		if (m->children[i].pid && (include_retiring || !m->children[i].retiring))
+			n++;
+	return n;
+}
+
+/* Forks a worker into a free slot.  With wait_ready, returns only once it
+ * accepts (or after READY_TIMEOUT_MS).  Returns its pid, or -1. */
+static pid_t spawn(struct master *m, bool wait_ready)
+{
+	struct worker_args args;
+	int slot = -1, pfd[2] = {-1, -1};
+	pid_t pid;
+
+	for (int i = 0; i < m->nslots; i++)
+		if (!m->children[i].pid) {
+			slot = i;
+			break;
+		}
+	if (slot < 0) {
+		log_error("msg=\"no free worker slot\"");
+		return -1;
+	}
+	if (wait_ready && pipe2(pfd, O_CLOEXEC) < 0)
+		pfd[0] = pfd[1] = -1;
+	pid = fork();
+	if (pid < 0) {
+		log_error("msg=\"cannot fork: %s\"", strerror(errno));
+		if (pfd[0] >= 0) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (pfd[0] >= 0)
+			close(pfd[0]);
+		args.cfg = &m->cfg;
+		args.listen_fd = m->listen_fd;
+		args.metrics = m->metrics;
+		args.slot = slot;
+		args.ready_fd = pfd[1];
+		_exit(worker_run(&args));
+	}
+	m->children[slot].pid = pid;
+	m->children[slot].slot = slot;
+	m->children[slot].started_ms = now_ms();
+	m->children[slot].retiring = false;
+	metrics_slot_set_pid(metrics_slot(m->metrics, slot), pid);
+	if (pfd[0] >= 0) {
+		struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+		char c;
+
+		close(pfd[1]);
+		if (poll(&p, 1, READY_TIMEOUT_MS) <= 0 || read(pfd[0], &c, 1) != 1)
+			log_warn("msg=\"new worker did not report ready\" pid=%d", (int)pid);
+		close(pfd[0]);
+	}
+	return pid;
+}
+
+static void describe_exit(int status, char *out, size_t n)
+{
+	if (WIFSIGNALED(status))
+		snprintf(out, n, "signal=%d", WTERMSIG(status));
+	else
+		snprintf(out, n, "exit_status=%d", WEXITSTATUS(status));
+}
+
+static void reap(struct master *m)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		char how[32];
+
+		describe_exit(status, how, sizeof(how));
+		for (int i = 0; i < m->nslots; i++) {
+			struct child *c = &m->children[i];
+			bool expected;
+
+			if (c->pid != pid)
+				continue;
+			expected = m->stopping || c->retiring;
+			if (expected)
+				log_info("msg=\"worker exited\" worker_pid=%d %s", (int)pid, how);
+			else
+				log_error("msg=\"worker died\" worker_pid=%d %s lived_ms=%lld",
+					  (int)pid, how, (long long)(now_ms() - c->started_ms));
+			if (!expected) {
+				if (now_ms() - c->started_ms < YOUNG_DEATH_MS) {
+					m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2
+								      : BACKOFF_MIN_MS;
+					if (m->backoff_ms > BACKOFF_MAX_MS)
+						m->backoff_ms = BACKOFF_MAX_MS;
+				} else {
+					m->backoff_ms = 0;
+				}
+				m->respawn_at_ms = now_ms() + m->backoff_ms;
+			}
+			metrics_slot_set_pid(metrics_slot(m->metrics, c->slot), 0);
+			c->pid = 0;
+			c->retiring = false;
+		}
+	}
+}
+
+static void fill_pool(struct master *m)
+{
+	if (m->stopping || now_ms() < m->respawn_at_ms)
+		return;
+	while (running_count(m, false) < m->cfg.workers)
+		if (spawn(m, false) < 0)
+			break;
+}
+
+static void reload(struct master *m)
+{
+	struct config fresh;
+	char err[CONFIG_ERR_LEN];
+	char state[64];
+	struct timespec ts;
+	pid_t *old;
+	int nold = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ull +
+			 (unsigned long long)ts.tv_nsec / 1000ull);
+	notify(state);
+	if (config_load(&fresh, m->config_path, err, sizeof(err)) < 0) {
+		log_error("msg=\"reload refused, keeping the running configuration\" error=\"%s\"",
+			  err);
+		notify("READY=1");
+		return;
+	}
+	if (strcmp(fresh.listen, m->cfg.listen) != 0)
+		log_warn("msg=\"listen changes only with a restart\"");
+	if (fresh.workers == 0)
+		fresh.workers = m->cfg.workers;
+	if (fresh.workers > m->nslots / 2) {
+		log_warn("msg=\"workers capped at %d until a restart\"", m->nslots / 2);
+		fresh.workers = m->nslots / 2;
+	}
+	/* Swap; the old settings stay valid in the old workers (their copy). */
+	free(fresh.listen);
+	fresh.listen = m->cfg.listen;
+	m->cfg.listen = NULL;
+	config_cleanup(&m->cfg);
+	m->cfg = fresh;
+	log_set_level(m->cfg.log_level);
+
+	old = xcalloc((size_t)m->nslots, sizeof(*old));
+	for (int i = 0; i < m->nslots; i++)
+		if (m->children[i].pid && !m->children[i].retiring)
+			old[nold++] = m->children[i].pid;
+	/* One at a time: a new worker accepts before an old one goes. */
+	for (int i = 0; i < nold || i < m->cfg.workers; i++) {
+		if (i < m->cfg.workers)
+			spawn(m, true);
+		if (i >= nold)
+			continue;
+		for (int j = 0; j < m->nslots; j++)
+			if (m->children[j].pid == old[i])
+				m->children[j].retiring = true;
+		kill(old[i], SIGTERM);
+	}
+	free(old);
+	log_info("msg=\"configuration reloaded\" workers=%d", m->cfg.workers);
+	notify("READY=1");
+}
+
+static void stop(struct master *m)
+{
+	int64_t deadline;
+
+	m->stopping = true;
+	notify("STOPPING=1");
+	log_info("msg=\"stopping\" workers=%d", running_count(m, true));
+	for (int i = 0; i < m->nslots; i++)
+		if (m->children[i].pid)
+			kill(m->children[i].pid, SIGTERM);
+	deadline = now_ms() + (int64_t)m->cfg.shutdown_timeout * 1000;
+	while (running_count(m, true) > 0 && now_ms() < deadline) {
+		reap(m);
+		if (running_count(m, true) > 0)
+			usleep(20000);
+	}
+	for (int i = 0; i < m->nslots; i++)
+		if (m->children[i].pid) {
+			log_warn("msg=\"worker did not stop in time, killing it\" worker_pid=%d",
+				 (int)m->children[i].pid);
+			kill(m->children[i].pid, SIGKILL);
+		}
+	while (running_count(m, true) > 0) {
+		reap(m);
+		if (running_count(m, true) > 0)
+			usleep(20000);
+	}
+}
+
+static void write_pid_file(const char *path)
+{
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	f = fopen(path, "w");
+	if (!f) {
+		log_warn("msg=\"cannot write the pid file\" path=\"%s\" error=\"%s\"",
+			 path, strerror(errno));
+		return;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+}
+
+int master_run(struct config *cfg, const char *config_path)
+{
+	struct master m;
+	sigset_t set;
+	int status = 0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(&m, 0, sizeof(m));
+	m.cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	m.config_path = config_path;
+	m.listen_fd = -1;
+	if (m.cfg.workers == 0)
+		m.cfg.workers = (int)(cores > 0 ? cores * 2 : 2);
+	/* Twice the pool: a reload runs old and new workers side by side. */
+	m.nslots = m.cfg.workers * 2 + 2;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (open_listener(&m) < 0) {
+		status = 1;
+		goto out;
+	}
+	m.metrics = metrics_new(m.nslots);
+	if (!m.metrics) {
+		log_error("msg=\"cannot map the shared counters\"");
+		status = 1;
+		goto out;
+	}
+	m.children = xcalloc((size_t)m.nslots, sizeof(*m.children));
+	for (int i = 0; i < m.cfg.workers; i++)
+		spawn(&m, false);
+	write_pid_file(m.cfg.pid_file);
+	log_info("msg=\"pool started\" workers=%d", m.cfg.workers);
+	notify("READY=1");
+
+	for (;;) {
+		struct timespec timeout = {.tv_sec = 0, .tv_nsec = 200 * 1000000};
+		int sig = sigtimedwait(&set, NULL, &timeout);
+
+		if (sig == SIGTERM || sig == SIGINT) {
+			stop(&m);
+			break;
+		}
+		if (sig == SIGHUP)
+			reload(&m);
+		reap(&m);
+		fill_pool(&m);
+	}
+	log_info("msg=\"pool stopped\"");
+out:
+	if (m.own_unix_socket)
+		unlink(m.cfg.listen);
+	if (m.cfg.pid_file && *m.cfg.pid_file)
+		unlink(m.cfg.pid_file);
+	free(m.children);
+	metrics_free(m.metrics);
+	config_cleanup(&m.cfg);
+	return status;
+}

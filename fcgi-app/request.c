@@ -1,0 +1,79 @@
+/* request.c - FastCGI params and body in. */
+#include "request.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void request_init(struct request *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body);
+}
+
+void request_cleanup(struct request *r)
+{
+	if (!r)
+		return;
+	buf_cleanup(&r->body);
+}
+
+static const char *param(FCGX_Request *fr, const char *name)
+{
+	const char *v = FCGX_GetParam(name, fr->envp);
+
+	return v ? v : "";
+}
+
+int request_read(struct request *r, FCGX_Request *fr)
+{
+	const char *cl;
+	long want = -1;
+
+	r->method = param(fr, "REQUEST_METHOD");
+	r->path = param(fr, "DOCUMENT_URI");
+	if (!*r->path)
+		r->path = param(fr, "SCRIPT_NAME");
+	r->query = param(fr, "QUERY_STRING");
+	r->content_type = param(fr, "CONTENT_TYPE");
+	r->x_api_key = FCGX_GetParam("HTTP_X_API_KEY", fr->envp);
+	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+	r->request_id = param(fr, "REQUEST_ID");
+	r->remote_addr = param(fr, "REMOTE_ADDR");
+	r->body_too_large = false;
+	buf_reset(&r->body);
+
+	cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
+	if (cl && *cl) {
+		char *end;
+
+		want = strtol(cl, &end, 10);
+		if (*end || want < 0)
+			want = -1;
+		if (want > REQUEST_MAX_BODY) {
+			r->body_too_large = true;
+			return 0;
+		}
+	}
+	if (want == 0)
+		return 0;
+
+	/* Read until EOF (or one byte past the limit). */
+	for (;;) {
+		int n;
+
+		buf_reserve(&r->body, 8192);
+		n = FCGX_GetStr(r->body.data + r->body.len,
+				(int)(r->body.cap - r->body.len - 1), fr->in);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		r->body.len += (size_t)n;
+		r->body.data[r->body.len] = '\0';
+		if (r->body.len > REQUEST_MAX_BODY) {
+			r->body_too_large = true;
+			break;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* request.h - one request as FastCGI hands it over: params and body. */
+#ifndef CONTACTS_REQUEST_H
+#define CONTACTS_REQUEST_H
+
+#include <fcgiapp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define REQUEST_MAX_BODY (64 * 1024)
+
+struct request {
+	/* Borrowed from the FastCGI request; "" when absent. */
+	const char *method;
+	const char *path;         /* DOCUMENT_URI: decoded, without the query */
+	const char *query;        /* QUERY_STRING */
+	const char *content_type;
+	const char *x_api_key;    /* HTTP_X_API_KEY, NULL when absent */
+	const char *authorization;/* HTTP_AUTHORIZATION, NULL when absent */
+	const char *request_id;   /* REQUEST_ID from nginx */
+	const char *remote_addr;
+	struct buf body;          /* owned; reused across requests */
+	bool body_too_large;      /* more than REQUEST_MAX_BODY bytes were sent */
+};
+
+void request_init(struct request *r);
+void request_cleanup(struct request *r);
+/* Reads the params and the body (up to REQUEST_MAX_BODY + 1 bytes).
+ * Returns 0, or -1 when the body could not be read. */
+int request_read(struct request *r, FCGX_Request *fr)
+	__attribute__((warn_unused_result));
+
+#endif

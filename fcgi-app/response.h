@@ -1,0 +1,41 @@
+/* response.h - status, headers and a JSON body out; errors become answers
+ * here and only here. */
+#ifndef CONTACTS_RESPONSE_H
+#define CONTACTS_RESPONSE_H
+
+#include <fcgiapp.h>
+
+#include "buf.h"
+#include "errors.h"
+
+struct response {
+	int status;
+	const char *content_type; /* static string; application/json unless set */
+	struct buf headers; /* "Name: value\r\n" lines */
+	struct buf body;
+};
+
+void response_init(struct response *r);
+void response_cleanup(struct response *r);
+/* Ready for the next request, keeping the buffers. */
+void response_reset(struct response *r);
+
+void response_header(struct response *r, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The body (already in r->body) is JSON, with this status. */
+void response_json(struct response *r, int status);
+
+/* Replaces the body with the error's JSON and sets its status and the
+ * headers that go with it (WWW-Authenticate, Retry-After). */
+void response_error(struct response *r, const struct apierr *e);
+/* Shorthand for response_error() with a fresh struct apierr. */
+void response_fail(struct response *r, enum api_error kind, const char *field,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Serializes the whole answer (CGI-style status line, headers, body). */
+void response_serialize(const struct response *r, struct buf *out);
+int response_send(const struct response *r, struct buf *scratch,
+		  FCGX_Stream *out) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,456 @@
+/* store.c - PostgreSQL through libpq: connection, prepared statements, and
+ * decoding of binary results into model values. */
+#include "store.h"
+
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "log.h"
+#include "store_sql.h"
+#include "timefmt.h"
+
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 1000
+
+struct store {
+	char *conninfo;
+	PGconn *conn;
+	char error[256];
+	char sqlstate[6];
+	uint64_t errors;
+	int64_t retry_at_ms; /* no connection attempt before this */
+	int backoff_ms;
+};
+
+struct store_rows {
+	PGresult *res;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_error(struct store *s, const char *what, const char *detail)
+{
+	size_t n;
+
+	snprintf(s->error, sizeof(s->error), "%s: %s", what,
+		 detail && *detail ? detail : "unknown error");
+	/* libpq messages end with a newline; logs want one line. */
+	n = strlen(s->error);
+	while (n && (s->error[n - 1] == '\n' || s->error[n - 1] == '\r'))
+		s->error[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (s->error[i] == '\n' || s->error[i] == '"')
+			s->error[i] = ' ';
+}
+
+struct store *store_new(const char *conninfo)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+
+	s->conninfo = xstrdup(conninfo);
+	return s;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->conn)
+		PQfinish(s->conn);
+	free(s->conninfo);
+	free(s);
+}
+
+const char *store_error(const struct store *s)
+{
+	return s->error;
+}
+
+uint64_t store_error_count(const struct store *s)
+{
+	return s->errors;
+}
+
+static void disconnect(struct store *s)
+{
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+}
+
+static enum store_status connect_and_prepare(struct store *s)
+{
+	static const char *const keys[] = {"connect_timeout", "application_name",
+					   "dbname", NULL};
+	const char *values[] = {"2", "contacts-fcgi", s->conninfo, NULL};
+	int64_t now = now_ms();
+
+	if (now < s->retry_at_ms)
+		return STORE_UNAVAILABLE;
+	s->conn = PQconnectdbParams(keys, values, 1);
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		set_error(s, "cannot connect to postgresql", PQerrorMessage(s->conn));
+		goto unavailable;
+	}
+	for (int i = 0; i < STMT__COUNT; i++) {
+		PGresult *r = PQprepare(s->conn, stmt_defs[i].name, stmt_defs[i].sql,
+					stmt_defs[i].nparams, NULL);
+
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			set_error(s, "cannot prepare statement", PQresultErrorMessage(r));
+			PQclear(r);
+			log_error("msg=\"%s\" statement=%s", s->error, stmt_defs[i].name);
+			goto unavailable;
+		}
+		PQclear(r);
+	}
+	s->backoff_ms = 0;
+	s->retry_at_ms = 0;
+	log_info("msg=\"connected to postgresql\"");
+	return STORE_OK;
+unavailable:
+	s->errors++;
+	disconnect(s);
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (s->backoff_ms > BACKOFF_MAX_MS)
+		s->backoff_ms = BACKOFF_MAX_MS;
+	s->retry_at_ms = now + s->backoff_ms;
+	log_warn("msg=\"%s\" retry_in_ms=%d", s->error, s->backoff_ms);
+	return STORE_UNAVAILABLE;
+}
+
+static bool sqlstate_is(const struct store *s, const char *prefix)
+{
+	return strncmp(s->sqlstate, prefix, strlen(prefix)) == 0;
+}
+
+/* Runs a prepared statement.  A read (retry true) whose connection turns out
+ * to be lost is tried once more on a new connection; so is any statement
+ * that lost a deadlock or serialization race. */
+static enum store_status run(struct store *s, enum stmt id,
+			     const char *const *params, bool retry,
+			     PGresult **out)
+{
+	*out = NULL;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PGresult *r;
+		ExecStatusType st;
+		const char *state;
+
+		s->sqlstate[0] = '\0';
+		if (!s->conn && connect_and_prepare(s) != STORE_OK)
+			return STORE_UNAVAILABLE;
+		r = PQexecPrepared(s->conn, stmt_defs[id].name, stmt_defs[id].nparams,
+				   params, NULL, NULL, 1);
+		st = PQresultStatus(r);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+			*out = r;
+			return STORE_OK;
+		}
+		state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "");
+		set_error(s, stmt_defs[id].name,
+			  r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
+		PQclear(r);
+		s->errors++;
+		if (PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is(s, "08") ||
+		    sqlstate_is(s, "57P")) {
+			log_warn("msg=\"lost the postgresql connection\" detail=\"%s\"",
+				 s->error);
+			disconnect(s);
+			if (retry)
+				continue;
+			return STORE_UNAVAILABLE;
+		}
+		if (sqlstate_is(s, "40001") || sqlstate_is(s, "40P01"))
+			continue;
+		log_error("msg=\"statement failed\" sqlstate=%s detail=\"%s\"",
+			  s->sqlstate, s->error);
+		return STORE_ERROR;
+	}
+	return sqlstate_is(s, "40") ? STORE_ERROR : STORE_UNAVAILABLE;
+}
+
+static struct store_rows *wrap(PGresult *r)
+{
+	struct store_rows *rows = xmalloc(sizeof(*rows));
+
+	rows->res = r;
+	return rows;
+}
+
+enum store_status store_ping(struct store *s)
+{
+	PGresult *r;
+	enum store_status st = run(s, STMT_PING, NULL, true, &r);
+
+	PQclear(r);
+	return st;
+}
+
+/* --- binary result decoding --- */
+
+static const char *col_text(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static int64_t col_int(const PGresult *r, int row, int col)
+{
+	const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+	int len = PQgetlength(r, row, col);
+	uint64_t v = 0;
+
+	if (PQgetisnull(r, row, col) || (len != 4 && len != 8))
+		return 0;
+	for (int i = 0; i < len; i++)
+		v = (v << 8) | p[i];
+	if (len == 4)
+		return (int32_t)(uint32_t)v;
+	return (int64_t)v;
+}
+
+static int64_t col_time(const PGresult *r, int row, int col, bool *present)
+{
+	bool null = PQgetisnull(r, row, col);
+
+	if (present)
+		*present = !null;
+	return null ? 0 : timefmt_pg_to_unix_ms(col_int(r, row, col));
+}
+
+size_t store_rows_count(const struct store_rows *r)
+{
+	return r ? (size_t)PQntuples(r->res) : 0;
+}
+
+void store_rows_contact(const struct store_rows *rows, size_t i, struct contact *c)
+{
+	const PGresult *r = rows->res;
+	int row = (int)i;
+
+	c->id = col_text(r, row, 0);
+	c->email = col_text(r, row, 1);
+	c->eid = col_text(r, row, 2);
+	c->name = col_text(r, row, 3);
+	c->phone = col_text(r, row, 4);
+	c->company = col_text(r, row, 5);
+	c->type = col_text(r, row, 6);
+	c->status = col_text(r, row, 7);
+	c->created_at = col_time(r, row, 8, NULL);
+	c->updated_at = col_time(r, row, 9, NULL);
+	c->deleted_at = col_time(r, row, 10, &c->has_deleted_at);
+	c->last_action = col_text(r, row, 11);
+}
+
+void store_rows_list(const struct store_rows *rows, size_t i, struct list *l)
+{
+	const PGresult *r = rows->res;
+	int row = (int)i;
+
+	l->id = col_text(r, row, 0);
+	l->name = col_text(r, row, 1);
+	l->type = col_text(r, row, 2);
+	l->count = col_int(r, row, 3);
+	l->created_at = col_time(r, row, 4, NULL);
+	l->updated_at = col_time(r, row, 5, NULL);
+	l->deleted_at = col_time(r, row, 6, &l->has_deleted_at);
+}
+
+void store_rows_free(struct store_rows *r)
+{
+	if (!r)
+		return;
+	PQclear(r->res);
+	free(r);
+}
+
+/* --- statements --- */
+
+enum store_status store_key_lookup(struct store *s, const char *key_id,
+				   struct key_record *out)
+{
+	const char *params[] = {key_id};
+	PGresult *r;
+	enum store_status st = run(s, STMT_KEY_LOOKUP, params, true, &r);
+
+	if (st != STORE_OK)
+		return st;
+	if (PQntuples(r) != 1 || PQgetlength(r, 0, 3) != SHA256_LEN) {
+		PQclear(r);
+		return STORE_NOT_FOUND;
+	}
+	snprintf(out->org_id, sizeof(out->org_id), "%s", PQgetvalue(r, 0, 0));
+	snprintf(out->org_name, sizeof(out->org_name), "%s", PQgetvalue(r, 0, 1));
+	snprintf(out->key_name, sizeof(out->key_name), "%s", PQgetvalue(r, 0, 2));
+	memcpy(out->hash, PQgetvalue(r, 0, 3), SHA256_LEN);
+	out->deleted_count = col_int(r, 0, 4);
+	out->cache_epoch = col_int(r, 0, 5);
+	PQclear(r);
+	return STORE_OK;
+}
+
+enum store_status store_contact_by_email(struct store *s, const char *org_id,
+					 const char *email_key, bool include_all,
+					 struct store_rows **out)
+{
+	const char *params[] = {org_id, email_key, include_all ? "t" : "f"};
+	PGresult *r;
+	enum store_status st = run(s, STMT_CONTACT_BY_EMAIL, params, true, &r);
+
+	*out = st == STORE_OK ? wrap(r) : NULL;
+	return st;
+}
+
+enum store_status store_contacts_page(struct store *s, const char *org_id,
+				      int64_t offset, int limit, bool by_pos,
+				      struct store_rows **out)
+{
+	char off[24], lim[16];
+	const char *params[] = {org_id, off, lim};
+	PGresult *r;
+	enum store_status st;
+
+	snprintf(off, sizeof(off), "%lld", (long long)offset);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	st = run(s, by_pos ? STMT_CONTACTS_BY_POS : STMT_CONTACTS_LIVE, params,
+		 true, &r);
+	*out = st == STORE_OK ? wrap(r) : NULL;
+	return st;
+}
+
+/* A text[] literal: {"a","b"} with " and \ escaped.  Values are request
+ * text, so they travel as one parameter, never as SQL. */
+static void array_literal(struct buf *b, const char *const *items, size_t n)
+{
+	buf_putc(b, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(b, ',');
+		buf_putc(b, '"');
+		for (const char *p = items[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_putc(b, '\\');
+			buf_putc(b, *p);
+		}
+		buf_putc(b, '"');
+	}
+	buf_putc(b, '}');
+}
+
+enum store_status store_contact_upsert(struct store *s, const char *org_id,
+				       const struct contact_input *in,
+				       struct upsert_result *out)
+{
+	char id[ID_LEN + 1], fields[16];
+	struct buf lists;
+	const char *params[11];
+	PGresult *r = NULL;
+	enum store_status st = STORE_ERROR;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&lists);
+	array_literal(&lists, in->lists, in->nlists);
+	snprintf(fields, sizeof(fields), "%u", in->fields);
+	params[0] = org_id;
+	params[1] = id;
+	params[2] = in->email;
+	params[3] = in->email_key;
+	params[4] = fields;
+	params[5] = in->eid;
+	params[6] = in->name;
+	params[7] = in->phone;
+	params[8] = in->company;
+	params[9] = in->type;
+	params[10] = lists.data;
+
+	/* A new id colliding with an existing one (1 in 10^16) is retried. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (id_random(id, ID_LEN) < 0) {
+			set_error(s, "cannot generate an id", "getrandom failed");
+			st = STORE_ERROR;
+			break;
+		}
+		st = run(s, STMT_CONTACT_UPSERT, params, false, &r);
+		if (st != STORE_ERROR || !sqlstate_is(s, "23505") ||
+		    !strstr(s->error, "contacts_id"))
+			break;
+	}
+	buf_cleanup(&lists);
+	if (st != STORE_OK)
+		return st;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		set_error(s, "contact_upsert", "expected one row");
+		return STORE_ERROR;
+	}
+	out->rows = wrap(r);
+	out->unknown_lists = col_text(r, 0, 14);
+	if (!out->unknown_lists) {
+		store_rows_contact(out->rows, 0, &out->contact);
+		out->created = strcmp(PQgetvalue(r, 0, 12), "IMPORT_CREATE") == 0;
+		out->lists_updated = (int)col_int(r, 0, 13);
+	}
+	return STORE_OK;
+}
+
+enum store_status store_list_create(struct store *s, const char *org_id,
+				    const struct list_input *in,
+				    struct store_rows **out)
+{
+	char id[ID_LEN + 1];
+	const char *params[] = {id, org_id, in->name, in->type};
+	PGresult *r = NULL;
+	enum store_status st = STORE_ERROR;
+
+	*out = NULL;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (id_random(id, ID_LEN) < 0) {
+			set_error(s, "cannot generate an id", "getrandom failed");
+			return STORE_ERROR;
+		}
+		st = run(s, STMT_LIST_CREATE, params, false, &r);
+		if (st != STORE_ERROR || !sqlstate_is(s, "23505"))
+			break;
+	}
+	if (st == STORE_OK)
+		*out = wrap(r);
+	return st;
+}
+
+enum store_status store_lists_page(struct store *s, const char *org_id,
+				   int64_t offset, int limit, const char *type,
+				   struct store_rows **out)
+{
+	char off[24], lim[16];
+	const char *params[] = {org_id, off, lim, type};
+	PGresult *r;
+	enum store_status st;
+
+	snprintf(off, sizeof(off), "%lld", (long long)offset);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	st = run(s, type ? STMT_LISTS_PAGE_TYPE : STMT_LISTS_PAGE, params, true, &r);
+	*out = st == STORE_OK ? wrap(r) : NULL;
+	return st;
+}
+
+enum store_status store_cache_epoch_bump(struct store *s, const char *org_id)
+{
+	const char *params[] = {org_id};
+	PGresult *r;
+	enum store_status st = run(s, STMT_CACHE_EPOCH_BUMP, params, true, &r);
+
+	PQclear(r);
+	return st;
+}

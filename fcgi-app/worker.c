@@ -1,0 +1,195 @@
+/* worker.c - the accept loop and the path of one request through the
+ * modules: request -> router -> auth -> handler -> response. */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "auth.h"
+#include "handlers/handlers.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+#include "router.h"
+
+static handler_fn *const handlers[ROUTE__COUNT] = {
+	[ROUTE_HEALTHZ] = handle_healthz,
+	[ROUTE_METRICS] = handle_metrics,
+	[ROUTE_TEST] = handle_test,
+	[ROUTE_CONTACTS_GET] = handle_contacts_get,
+	[ROUTE_CONTACTS_POST] = handle_contacts_post,
+	[ROUTE_LISTS_GET] = handle_lists_get,
+	[ROUTE_LISTS_POST] = handle_lists_post,
+};
+
+/* Set by the SIGTERM handler; read by the loop between requests. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Routes, authenticates and runs the handler; returns the metrics route. */
+static int dispatch(struct app *app, const struct request *req,
+		    struct response *res, const char **route_name)
+{
+	struct route_match m;
+	struct principal who;
+	const struct principal *whop = NULL;
+
+	switch (router_match(req->method, req->path, &m)) {
+	case ROUTE_NO_PATH:
+		*route_name = m.name;
+		response_fail(res, API_NOT_FOUND, NULL, "no such path");
+		return METRICS_ROUTE_NOT_FOUND;
+	case ROUTE_NO_METHOD:
+		*route_name = m.name;
+		response_header(res, "Allow", "%s", m.allow);
+		response_fail(res, API_METHOD_NOT_ALLOWED, NULL,
+			      "method not allowed; allowed: %s", m.allow);
+		return METRICS_ROUTE_NO_METHOD;
+	case ROUTE_FOUND:
+		break;
+	}
+	*route_name = m.name;
+	if (m.needs_auth) {
+		switch (auth_check(app->store, req, &who)) {
+		case AUTH_OK:
+			whop = &who;
+			break;
+		case AUTH_DENIED:
+			response_fail(res, API_UNAUTHORIZED, NULL,
+				      "a valid API key is required (X-API-Key or Authorization: Bearer)");
+			return (int)m.id;
+		case AUTH_UNAVAILABLE:
+			response_fail(res, API_UNAVAILABLE, NULL,
+				      "the database is unavailable, try again shortly");
+			return (int)m.id;
+		case AUTH_ERROR:
+			rlog_error(req->request_id, "msg=\"key lookup failed\" detail=\"%s\"",
+				   store_error(app->store));
+			response_fail(res, API_INTERNAL, NULL, "internal error");
+			return (int)m.id;
+		}
+	}
+	handlers[m.id](app, req, whop, res);
+	return (int)m.id;
+}
+
+static void serve(struct app *app, FCGX_Request *fr, struct request *req,
+		  struct response *res)
+{
+	uint64_t t0 = now_us(), dt;
+	const char *route = "-";
+	int metric_route = METRICS_ROUTE_NOT_FOUND;
+	const struct cache_stats *cs;
+
+	response_reset(res);
+	buf_reset(&app->scratch);
+	if (request_read(req, fr) < 0) {
+		rlog_warn(req->request_id, "msg=\"cannot read the request body\"");
+		response_fail(res, API_INVALID_JSON, NULL, "the request body could not be read");
+	} else {
+		metric_route = dispatch(app, req, res, &route);
+	}
+	if (response_send(res, &app->scratch, fr->out) < 0)
+		rlog_warn(req->request_id, "msg=\"cannot send the answer (client gone?)\"");
+	dt = now_us() - t0;
+	rlog_info(req->request_id, "method=%.16s route=\"%s\" status=%d duration_ms=%.3f",
+		  req->method, route, res->status, (double)dt / 1000.0);
+	metrics_observe(app->slot, metric_route, res->status, dt);
+	cs = cache_stats(app->cache);
+	metrics_set_cache(app->slot, cs->hits, cs->misses, cs->errors);
+	metrics_set_pg_errors(app->slot, store_error_count(app->store));
+}
+
+int worker_run(const struct worker_args *args)
+{
+	struct sigaction sa;
+	struct app app;
+	struct request req;
+	struct response res;
+	FCGX_Request fr;
+	int status = 0;
+
+	memset(&fr, 0, sizeof(fr));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sa.sa_flags = SA_RESTART; /* reads and writes of a request go on */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+
+	log_set_level(args->cfg->log_level);
+	memset(&app, 0, sizeof(app));
+	app.cfg = args->cfg;
+	app.store = store_new(args->cfg->database);
+	app.cache = cache_new(args->cfg->redis, args->cfg->redis_timeout_ms,
+			      args->cfg->cache_ttl);
+	app.metrics = args->metrics;
+	app.slot = metrics_slot(args->metrics, args->slot);
+	buf_init(&app.scratch);
+	request_init(&req);
+	response_init(&res);
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, args->listen_fd, 0) != 0) {
+		log_error("msg=\"cannot initialise libfcgi\"");
+		status = 1;
+		goto out;
+	}
+	/* Connect early so that the first request does not pay for it; a
+	 * failure here is not fatal (the next request retries). */
+	(void)store_ping(app.store);
+	if (args->ready_fd >= 0) {
+		if (write(args->ready_fd, "r", 1) < 0)
+			log_warn("msg=\"cannot tell the master we are ready\"");
+		close(args->ready_fd);
+	}
+	log_info("msg=\"worker ready\" slot=%d", args->slot);
+
+	while (!stop_requested) {
+		struct pollfd p = {.fd = args->listen_fd, .events = POLLIN};
+		int rc = poll(&p, 1, 1000);
+
+		if (rc <= 0)
+			continue; /* timeout, or EINTR from SIGTERM */
+		rc = FCGX_Accept_r(&fr);
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
+		    rc == -ECONNABORTED)
+			continue; /* another worker took it */
+		if (rc < 0) {
+			log_error("msg=\"accept failed\" errno=%d", -rc);
+			status = 1;
+			break;
+		}
+		serve(&app, &fr, &req, &res);
+		FCGX_Finish_r(&fr);
+	}
+	log_info("msg=\"worker stopping\" slot=%d", args->slot);
+out:
+	FCGX_Free(&fr, 1);
+	response_cleanup(&res);
+	request_cleanup(&req);
+	buf_cleanup(&app.scratch);
+	cache_free(app.cache);
+	store_free(app.store);
+	return status;
+}

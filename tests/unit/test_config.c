@@ -1,0 +1,126 @@
+/* test_config.c - the settings loader: defaults, file, environment. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char path[64];
+
+static void write_conf(const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/test_config_XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	unsetenv("CONTACTS_WORKERS");
+	unsetenv("CONTACTS_CONFIG");
+	unsetenv("CONTACTS_LOG_LEVEL");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	return 0;
+}
+
+static void test_file_values(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_LEN];
+
+	(void)state;
+	write_conf("# comment\n\n database = \"host=/tmp dbname=x\"\nworkers = 3\n"
+		   "listen=127.0.0.1:9000\nlisten_mode = 0666\nlog_level = debug\n"
+		   "redis =\n");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+	assert_string_equal(c.database, "host=/tmp dbname=x");
+	assert_int_equal(c.workers, 3);
+	assert_string_equal(c.listen, "127.0.0.1:9000");
+	assert_int_equal(c.listen_mode, 0666);
+	assert_int_equal(c.log_level, LOG_DEBUG);
+	assert_string_equal(c.redis, "");
+	assert_int_equal(c.cache_ttl, 300); /* default kept */
+	config_cleanup(&c);
+}
+
+static void test_env_overrides_file(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_LEN];
+
+	(void)state;
+	write_conf("workers = 3\n");
+	setenv("CONTACTS_WORKERS", "7", 1);
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.workers, 7);
+	config_cleanup(&c);
+	unsetenv("CONTACTS_WORKERS");
+}
+
+static void test_errors(void **state)
+{
+	static const char *const bad[] = {
+		"workers = many\n", "workers = -1\n", "nonsense = 1\n",
+		"just a line\n", "log_level = loud\n", "listen_mode = 999\n",
+		"database =\n",
+	};
+	struct config c;
+	char err[CONFIG_ERR_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_conf(bad[i]);
+		err[0] = '\0';
+		assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
+		assert_true(strlen(err) > 0);
+	}
+	setenv("CONTACTS_WORKERS", "x", 1);
+	write_conf("");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CONTACTS_WORKERS"));
+	unsetenv("CONTACTS_WORKERS");
+}
+
+static void test_missing_explicit_file(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_LEN];
+
+	(void)state;
+	assert_int_equal(config_load(&c, "/nonexistent/contacts.conf", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot open"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_file_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env_overrides_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_explicit_file, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
