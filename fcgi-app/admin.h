@@ -20,6 +20,9 @@ int admin_key_create(struct admin *a, const char *org_id, const char *name)
 	__attribute__((warn_unused_result));
 int admin_key_list(struct admin *a, const char *org_id)
 	__attribute__((warn_unused_result));
+/* Prints the plan of every statement the service runs, for org_id. */
+int admin_explain(struct admin *a, const char *org_id)
+	__attribute__((warn_unused_result));
 int admin_key_revoke(struct admin *a, const char *key_id)
 	__attribute__((warn_unused_result));
 

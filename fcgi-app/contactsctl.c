@@ -20,6 +20,7 @@ static void usage(FILE *out)
 		"  key create ORG_ID [--name NAME]   create an API key; prints the key, once\n"
 		"  key list ORG_ID                   list an organization's keys\n"
 		"  key revoke KEY_ID                 revoke a key (effective on the next request)\n"
+		"  explain ORG_ID                    show the plan of every statement the service runs\n"
 		"\n"
 		"The configuration is the service's (-c FILE, $CONTACTS_CONFIG or\n"
 		SYSCONFDIR "/contacts/contacts.conf, then CONTACTS_* variables).\n");
@@ -40,6 +41,8 @@ static int run(struct admin *a, const struct config *cfg, int argc, char **argv)
 		return admin_key_create(a, argv[2], argc == 5 ? argv[4] : "default");
 	if (strcmp(cmd, "key") == 0 && strcmp(sub, "list") == 0 && argc == 3)
 		return admin_key_list(a, argv[2]);
+	if (strcmp(cmd, "explain") == 0 && argc == 2)
+		return admin_explain(a, argv[1]);
 	if (strcmp(cmd, "key") == 0 && strcmp(sub, "revoke") == 0 && argc == 3)
 		return admin_key_revoke(a, argv[2]);
 	return -2;
@@ -49,7 +52,7 @@ static bool known_command(int argc, char **argv)
 {
 	static const char *const shapes[][2] = {
 		{"migrate", NULL}, {"org", "create"}, {"key", "create"},
-		{"key", "list"}, {"key", "revoke"},
+		{"key", "list"}, {"key", "revoke"}, {"explain", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
