@@ -4,6 +4,13 @@
 #include "codec.h"
 #include "handlers.h"
 
+/* A value may hold NUL bytes: compare the whole length. */
+static bool is_type(const char *s, size_t len)
+{
+	return (len == 8 && memcmp(s, "customer", 8) == 0) ||
+	       (len == 8 && memcmp(s, "employee", 8) == 0);
+}
+
 void handle_lists_get(struct app *app, const struct request *req,
 		      const struct principal *who, struct response *res)
 {
@@ -19,7 +26,7 @@ void handle_lists_get(struct app *app, const struct request *req,
 	if (!read_page_params(&q, &page, res))
 		goto out;
 	if (query_get_str(&q, "type", &type, &type_len) == QUERY_INVALID ||
-	    (type && strcmp(type, "customer") != 0 && strcmp(type, "employee") != 0)) {
+	    (type && !is_type(type, type_len))) {
 		response_fail(res, API_INVALID_PARAMETER, "type",
 			      "type must be customer or employee, given once");
 		goto out;
