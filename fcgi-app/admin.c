@@ -345,7 +345,7 @@ int admin_key_revoke(struct admin *a, const char *key_id)
 /* Sample parameters for EXPLAIN: shapes like the service's, no real data. */
 static const char *const explain_params[STMT__COUNT][11] = {
 	[STMT_KEY_LOOKUP] = {"AAAAAAAAA"},
-	[STMT_CONTACT_BY_EMAIL] = {"ORG", "ann@example.com", "f"},
+	[STMT_CONTACT_BY_EMAIL] = {"ORG", "ann@example.com"},
 	[STMT_CONTACTS_BY_POS] = {"ORG", "990000", "1000"},
 	[STMT_CONTACTS_LIVE] = {"ORG", "990000", "1000"},
 	[STMT_CONTACT_UPSERT] = {"ORG", "AAAAAAAAA", "ann@example.com", "ann@example.com",

@@ -232,7 +232,7 @@ static int64_t col_time(const PGresult *r, int row, int col, bool *present)
 
 size_t store_rows_count(const struct store_rows *r)
 {
-	return r ? (size_t)PQntuples(r->res) : 0;
+	return r && r->res ? (size_t)PQntuples(r->res) : 0;
 }
 
 void store_rows_contact(const struct store_rows *rows, size_t i, struct contact *c)
@@ -305,12 +305,20 @@ enum store_status store_contact_by_email(struct store *s, const char *org_id,
 					 const char *email_key, bool include_all,
 					 struct store_rows **out)
 {
-	const char *params[] = {org_id, email_key, include_all ? "t" : "f"};
+	const char *params[] = {org_id, email_key};
 	PGresult *r;
 	enum store_status st = run(s, STMT_CONTACT_BY_EMAIL, params, true, &r);
 
-	*out = st == STORE_OK ? wrap(r) : NULL;
-	return st;
+	*out = NULL;
+	if (st != STORE_OK)
+		return st;
+	if (!include_all && PQntuples(r) == 1 && !PQgetisnull(r, 0, 7) &&
+	    strcmp(PQgetvalue(r, 0, 7), "deleted") == 0) {
+		PQclear(r);
+		r = NULL; /* an empty answer */
+	}
+	*out = wrap(r);
+	return STORE_OK;
 }
 
 enum store_status store_contacts_page(struct store *s, const char *org_id,

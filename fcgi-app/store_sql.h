@@ -43,11 +43,11 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"o.cache_epoch "
 		"FROM api_keys k JOIN organizations o ON o.id = k.org_id "
 		"WHERE k.id = $1 AND k.revoked_at IS NULL"},
-	/* $1 org, $2 email key, $3 include deleted */
-	[STMT_CONTACT_BY_EMAIL] = {"contact_by_email", 3,
+	/* $1 org, $2 email key: the unique index; store.c drops a deleted
+	 * contact unless it was asked for. */
+	[STMT_CONTACT_BY_EMAIL] = {"contact_by_email", 2,
 		"SELECT " CONTACT_COLUMNS " FROM contacts "
-		"WHERE org_id = $1 AND email_key = $2 "
-		"AND ($3::bool OR status <> 'deleted')"},
+		"WHERE org_id = $1 AND email_key = $2"},
 	/* $1 org, $2 offset, $3 limit: positions are dense, so offset N is
 	 * pos > N (used while the organization has no deleted contact, or
 	 * when deleted ones are asked for). */
