@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static const struct {
 	int status;
@@ -25,6 +26,24 @@ static const struct {
 	[API_UNAVAILABLE] = {503, "unavailable"},
 };
 
+/* Drops a UTF-8 sequence that truncation cut in half at the end of s. */
+static void trim_partial_utf8(char *s)
+{
+	size_t n = strlen(s), lead = n;
+
+	while (lead > 0 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+		lead--;
+	if (lead == 0 || (unsigned char)s[lead - 1] < 0xC0)
+		return; /* ends in ASCII (or is not UTF-8 at all) */
+	{
+		unsigned char c = (unsigned char)s[lead - 1];
+		size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+
+		if (n - (lead - 1) < want)
+			s[lead - 1] = '\0';
+	}
+}
+
 int apierr_set(struct apierr *e, enum api_error kind, const char *field,
 	       const char *fmt, ...)
 {
@@ -32,9 +51,11 @@ int apierr_set(struct apierr *e, enum api_error kind, const char *field,
 
 	e->kind = kind;
 	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+	trim_partial_utf8(e->field);
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
+	trim_partial_utf8(e->message);
 	return -1;
 }
 

@@ -73,13 +73,13 @@ void response_fail(struct response *r, enum api_error kind, const char *field,
 		   const char *fmt, ...)
 {
 	struct apierr e;
+	char message[APIERR_MESSAGE_LEN];
 	va_list ap;
 
-	e.kind = kind;
-	snprintf(e.field, sizeof(e.field), "%s", field ? field : "");
 	va_start(ap, fmt);
-	vsnprintf(e.message, sizeof(e.message), fmt, ap);
+	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	apierr_set(&e, kind, field, "%s", message);
 	response_error(r, &e);
 }
 

@@ -205,6 +205,29 @@ static void test_encode_list_and_error(void **state)
 	buf_cleanup(&b);
 }
 
+static void test_long_unknown_field(void **state)
+{
+	/* A 70-byte key of 2-byte letters: the field is cut at a character
+	 * boundary, never in the middle of one. */
+	struct buf b;
+	struct contact_input in;
+	struct apierr err;
+
+	(void)state;
+	buf_init(&b);
+	buf_puts(&b, "{\"email\":\"a@b.co\",\"");
+	for (int i = 0; i < 35; i++)
+		buf_puts(&b, "\xc3\xa9");
+	buf_puts(&b, "\":1}");
+	assert_int_equal(codec_parse_contact(b.data, b.len, &in, &err), -1);
+	assert_int_equal(err.kind, API_UNKNOWN_FIELD);
+	assert_true(strlen(err.field) % 2 == 0 && strlen(err.field) >= 60);
+	buf_reset(&b);
+	codec_error(&b, &err);
+	assert_non_null(strstr(b.data, "\"field\":\"\xc3\xa9"));
+	buf_cleanup(&b);
+}
+
 static void test_depth(void **state)
 {
 	(void)state;
@@ -226,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_encode_contact),
 		cmocka_unit_test(test_encode_list_and_error),
 		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_long_unknown_field),
 	};
 
 	return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
