@@ -19,6 +19,22 @@ struct app {
 	struct metrics *metrics;  /* borrowed: the pool's shared counters */
 	struct metrics_slot *slot;
 	struct buf scratch;       /* reused: cache entries, keys */
+	struct cache_stats published; /* what was added to the slot so far */
+	uint64_t published_pg_errors;
 };
+
+/* Adds this worker's counters since the last call to its metrics slot. */
+static inline void app_publish_metrics(struct app *app)
+{
+	const struct cache_stats *cs = cache_stats(app->cache);
+	uint64_t pg = store_error_count(app->store);
+
+	metrics_add_cache(app->slot, cs->hits - app->published.hits,
+			  cs->misses - app->published.misses,
+			  cs->errors - app->published.errors);
+	metrics_add_pg_errors(app->slot, pg - app->published_pg_errors);
+	app->published = *cs;
+	app->published_pg_errors = pg;
+}
 
 #endif

@@ -192,7 +192,8 @@ int json_check_depth(const char *s, size_t len, int max_depth)
 			break;
 		case ']':
 		case '}':
-			depth--;
+			if (depth > 0) /* an unmatched closer is the parser's to refuse */
+				depth--;
 			break;
 		default:
 			break;

@@ -32,7 +32,7 @@ struct setting {
 static const struct setting settings[] = {
 	S(database, T_STR, "dbname=contacts", 0, 0),
 	S(redis, T_STR, "127.0.0.1:6379", 0, 0),
-	S(redis_timeout_ms, T_INT, "5", 1, 10000),
+	S(redis_timeout_ms, T_INT, "10", 1, 10000),
 	S(workers, T_INT, "0", 0, 256),
 	S(listen, T_STR, "/run/contacts/contacts-fcgi.sock", 0, 0),
 	S(listen_mode, T_MODE, "0660", 0, 0),

@@ -75,11 +75,6 @@ static void add(uint64_t *p, uint64_t v)
 	__atomic_store_n(p, load(p) + v, __ATOMIC_RELAXED);
 }
 
-static void set(uint64_t *p, uint64_t v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-
 void metrics_slot_set_pid(struct metrics_slot *s, pid_t pid)
 {
 	__atomic_store_n(&s->pid, (int64_t)pid, __ATOMIC_RELAXED);
@@ -110,20 +105,20 @@ void metrics_observe(struct metrics_slot *s, int route, int status,
 	add(&s->latency_sum_us[route], usec);
 }
 
-void metrics_set_cache(struct metrics_slot *s, uint64_t hits, uint64_t misses,
+void metrics_add_cache(struct metrics_slot *s, uint64_t hits, uint64_t misses,
 		       uint64_t errors)
 {
 	if (!s)
 		return;
-	set(&s->cache_hits, hits);
-	set(&s->cache_misses, misses);
-	set(&s->cache_errors, errors);
+	add(&s->cache_hits, hits);
+	add(&s->cache_misses, misses);
+	add(&s->cache_errors, errors);
 }
 
-void metrics_set_pg_errors(struct metrics_slot *s, uint64_t errors)
+void metrics_add_pg_errors(struct metrics_slot *s, uint64_t errors)
 {
 	if (s)
-		set(&s->pg_errors, errors);
+		add(&s->pg_errors, errors);
 }
 
 static const char *route_label(int r)
@@ -213,6 +208,8 @@ void metrics_render(struct metrics *m, struct buf *out)
 	for (int i = 0; i < m->nslots; i++) {
 		if (metrics_slot_pid(&m->slots[i]))
 			alive++;
+		else if (!load(&m->slots[i].cache_hits))
+			continue; /* never used */
 		buf_printf(out, "contacts_worker_cache_hits_total{slot=\"%d\"} %llu\n", i,
 			   (unsigned long long)load(&m->slots[i].cache_hits));
 	}

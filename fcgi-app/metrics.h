@@ -33,10 +33,11 @@ pid_t metrics_slot_pid(const struct metrics_slot *s);
 
 void metrics_observe(struct metrics_slot *s, int route, int status,
 		     uint64_t usec);
-/* Cache and database counters: the worker copies its totals in. */
-void metrics_set_cache(struct metrics_slot *s, uint64_t hits, uint64_t misses,
+/* Cache and database counters: the worker adds what happened since it
+ * last reported, so that a slot's totals survive the worker. */
+void metrics_add_cache(struct metrics_slot *s, uint64_t hits, uint64_t misses,
 		       uint64_t errors);
-void metrics_set_pg_errors(struct metrics_slot *s, uint64_t errors);
+void metrics_add_pg_errors(struct metrics_slot *s, uint64_t errors);
 
 void metrics_render(struct metrics *m, struct buf *out);
 

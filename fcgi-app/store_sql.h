@@ -47,7 +47,7 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	 * contact unless it was asked for. */
 	[STMT_CONTACT_BY_EMAIL] = {"contact_by_email", 2,
 		"SELECT " CONTACT_COLUMNS " FROM contacts "
-		"WHERE org_id = $1 AND email_key = $2"},
+		"WHERE org_id = $1 AND email_key = lower($2 COLLATE \"und-x-icu\")"},
 	/* $1 org, $2 offset, $3 limit: positions are dense, so offset N is
 	 * pos > N (used while the organization has no deleted contact, or
 	 * when deleted ones are asked for). */

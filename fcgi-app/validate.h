@@ -24,8 +24,10 @@ const char *str_trim(const char *s, size_t len, size_t *out_len);
  * be trimmed; it may contain NUL bytes (they make it invalid). */
 bool email_valid(const char *s, size_t len);
 
-/* Writes the matching key of an email (ASCII letters lower-cased, other bytes
- * kept) to out, which must hold len + 1 bytes; out is NUL-terminated. */
+/* Writes a case-folded form of an email (ASCII letters lower-cased, other
+ * bytes kept) to out, which must hold len + 1 bytes; out is NUL-terminated.
+ * PostgreSQL folds the rest of Unicode when it matches (lower() by ICU, see
+ * schema/001_init.sql); this form names cache entries and spares it work. */
 void email_fold(const char *s, size_t len, char *out);
 
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates,

@@ -98,7 +98,6 @@ static void serve(struct app *app, FCGX_Request *fr, struct request *req,
 	uint64_t t0 = now_us(), dt;
 	const char *route = "-";
 	int metric_route = METRICS_ROUTE_NOT_FOUND;
-	const struct cache_stats *cs;
 
 	response_reset(res);
 	buf_reset(&app->scratch);
@@ -114,9 +113,7 @@ static void serve(struct app *app, FCGX_Request *fr, struct request *req,
 	rlog_info(req->request_id, "method=%.16s route=\"%s\" status=%d duration_ms=%.3f",
 		  req->method, route, res->status, (double)dt / 1000.0);
 	metrics_observe(app->slot, metric_route, res->status, dt);
-	cs = cache_stats(app->cache);
-	metrics_set_cache(app->slot, cs->hits, cs->misses, cs->errors);
-	metrics_set_pg_errors(app->slot, store_error_count(app->store));
+	app_publish_metrics(app);
 }
 
 int worker_run(const struct worker_args *args)

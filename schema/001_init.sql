@@ -34,7 +34,7 @@ CREATE TABLE contacts (
     pos         bigint NOT NULL,
     id          text NOT NULL,
     email       text NOT NULL,               -- as first given, trimmed
-    email_key   text NOT NULL,               -- the matching key (folded case)
+    email_key   text NOT NULL,               -- the matching key: lower(email) by ICU
     eid         text,
     name        text,
     phone       text,
@@ -123,6 +123,8 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     c contacts%ROWTYPE;
+    -- Unicode case folding that does not depend on the database's locale.
+    v_key text := lower(p_email_key COLLATE "und-x-icu");
     v_action text;
     v_pos bigint;
     v_added text[];
@@ -152,9 +154,11 @@ BEGIN
             company = CASE WHEN p_fields & 8 <> 0 THEN p_company ELSE t.company END,
             type    = CASE WHEN p_fields & 16 <> 0 THEN p_type ELSE t.type END,
             status  = CASE WHEN t.status = 'deleted' THEN 'active' ELSE t.status END,
-            updated_at  = now(),
+            -- clock_timestamp(), not now(): a request that waited for a
+            -- concurrent create must not date its update before it.
+            updated_at  = clock_timestamp(),
             last_action = 'IMPORT_UPDATE'
-         WHERE t.org_id = p_org AND t.email_key = p_email_key
+         WHERE t.org_id = p_org AND t.email_key = v_key
         RETURNING t.* INTO c;
         IF FOUND THEN
             v_action := 'IMPORT_UPDATE';
@@ -172,9 +176,9 @@ BEGIN
         INSERT INTO contacts AS t (org_id, pos, id, email, email_key, eid, name,
                                    phone, company, type, status, created_at,
                                    updated_at)
-        VALUES (p_org, v_pos, p_id, p_email, p_email_key, p_eid, p_name,
+        VALUES (p_org, v_pos, p_id, p_email, v_key, p_eid, p_name,
                 p_phone, p_company, coalesce(p_type, 'customer'), 'active',
-                now(), now())
+                clock_timestamp(), clock_timestamp())
         ON CONFLICT (org_id, email_key) DO NOTHING
         RETURNING t.* INTO c;
         IF FOUND THEN

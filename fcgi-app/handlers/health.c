@@ -19,11 +19,8 @@ void handle_healthz(struct app *app, const struct request *req,
 void handle_metrics(struct app *app, const struct request *req,
 		    const struct principal *who, struct response *res)
 {
-	const struct cache_stats *cs = cache_stats(app->cache);
-
 	/* Publish this worker's own counters first so the answer is current. */
-	metrics_set_cache(app->slot, cs->hits, cs->misses, cs->errors);
-	metrics_set_pg_errors(app->slot, store_error_count(app->store));
+	app_publish_metrics(app);
 	metrics_render(app->metrics, &res->body);
 	res->status = 200;
 	res->content_type = "text/plain; version=0.0.4";
