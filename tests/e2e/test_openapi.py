@@ -37,12 +37,14 @@ import openapi_check as oc
 
 DOC = oc.load_doc()
 
-# The error codes of the contract, exactly.
+# The error codes of the contract, and those nginx adds for its own errors.
 ERROR_CODES = {
     "invalid_json", "invalid_field", "missing_field", "unknown_field",
     "unknown_list", "invalid_parameter", "unauthorized", "not_found",
     "method_not_allowed", "unsupported_media_type", "payload_too_large",
     "rate_limited", "unavailable", "internal",
+    # nginx's own errors
+    "bad_request", "timeout", "uri_too_long", "not_implemented",
 }
 
 # Documented statuses that a test from outside cannot cause on a healthy
