@@ -42,7 +42,6 @@ static const struct setting settings[] = {
 	S(shutdown_timeout, T_INT, "10", 1, 3600),
 	S(pid_file, T_STR, "", 0, 0),
 	S(schema_dir, T_STR, PKGDATADIR "/schema", 0, 0),
-	S(rate_limit, T_INT, "0", 0, 1000000),
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -27,7 +27,6 @@ struct config {
 	int shutdown_timeout; /* seconds a worker gets to finish on SIGTERM */
 	char *pid_file;       /* "" for none */
 	char *schema_dir;     /* migrations, for contactsctl migrate */
-	int rate_limit;       /* requests per second per API key; 0: off */
 	char *source;         /* the file read, or "" (informational) */
 };
 
