@@ -123,15 +123,25 @@ int worker_run(const struct worker_args *args)
 	struct request req;
 	struct response res;
 	FCGX_Request fr;
+	sigset_t stop_signals, wait_mask;
 	int status = 0;
 
 	memset(&fr, 0, sizeof(fr));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
-	sa.sa_flags = SA_RESTART; /* reads and writes of a request go on */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* SIGTERM and SIGINT stay blocked except inside ppoll(): a stop can
+	 * then never interrupt libfcgi between accepting a connection and
+	 * reading its request (it would drop the connection, and nginx would
+	 * answer 502), nor a request in hand. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop_signals, &wait_mask);
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGINT);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 
@@ -164,7 +174,8 @@ int worker_run(const struct worker_args *args)
 
 	while (!stop_requested) {
 		struct pollfd p = {.fd = args->listen_fd, .events = POLLIN};
-		int rc = poll(&p, 1, 1000);
+		struct timespec tick = {.tv_sec = 1, .tv_nsec = 0};
+		int rc = ppoll(&p, 1, &tick, &wait_mask);
 
 		if (rc <= 0)
 			continue; /* timeout, or EINTR from SIGTERM */
