@@ -135,9 +135,11 @@ static bool ready(struct cache *c)
 	return true;
 }
 
+/* "c2": the second layout of the values; a new layout takes a new name so
+ * that a deploy never reads entries written by the old code. */
 static void key_prefix(char *out, size_t n, const char *org, int64_t epoch)
 {
-	snprintf(out, n, "c:%s:%lld:", org, (long long)epoch);
+	snprintf(out, n, "c2:%s:%lld:", org, (long long)epoch);
 }
 
 enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,

@@ -9,8 +9,9 @@
 #include "log.h"
 #include "validate.h"
 
-/* Cached entries start with one byte: 'F' for a full page (which carries a
- * Link to the next one), 'P' otherwise; the JSON body follows. */
+/* A cached entry is the JSON body followed by one byte: 'F' for a full page
+ * (which carries a Link to the next one), 'P' otherwise.  At the end, so
+ * that a hit is answered by dropping it, without moving the body. */
 #define ENTRY_FULL 'F'
 #define ENTRY_PARTIAL 'P'
 
@@ -76,7 +77,7 @@ out:
 	return ok;
 }
 
-/* Reads from PostgreSQL and encodes the entry (flag byte + body) into out. */
+/* Reads from PostgreSQL and encodes the entry (body + flag byte) into out. */
 static enum store_status load(struct app *app, const struct principal *who,
 			      const struct contacts_read *rd, struct buf *out)
 {
@@ -95,8 +96,6 @@ static enum store_status load(struct app *app, const struct principal *who,
 	if (st != STORE_OK)
 		return st;
 	n = store_rows_count(rows);
-	buf_putc(out, !rd->by_email && n == (size_t)rd->page.limit ? ENTRY_FULL
-								   : ENTRY_PARTIAL);
 	buf_puts(out, "{\"contacts\":[");
 	for (size_t i = 0; i < n; i++) {
 		struct contact c;
@@ -107,8 +106,17 @@ static enum store_status load(struct app *app, const struct principal *who,
 		codec_contact(out, &c);
 	}
 	buf_puts(out, "]}");
+	buf_putc(out, !rd->by_email && n == (size_t)rd->page.limit ? ENTRY_FULL
+								   : ENTRY_PARTIAL);
 	store_rows_free(rows);
 	return STORE_OK;
+}
+
+/* An entry we wrote ends with its flag; anything else is treated as a miss. */
+static bool entry_valid(const struct buf *entry)
+{
+	return entry->len > 0 && (entry->data[entry->len - 1] == ENTRY_FULL ||
+				  entry->data[entry->len - 1] == ENTRY_PARTIAL);
 }
 
 void handle_contacts_get(struct app *app, const struct request *req,
@@ -125,7 +133,7 @@ void handle_contacts_get(struct app *app, const struct request *req,
 	 * before sending. */
 	buf_reset(entry);
 	if (cache_get(app->cache, who->key.org_id, who->key.cache_epoch, rd.what,
-		      entry, &ticket) != CACHE_HIT) {
+		      entry, &ticket) != CACHE_HIT || !entry_valid(entry)) {
 		buf_reset(entry);
 		st = load(app, who, &rd, entry);
 		if (st != STORE_OK) {
@@ -135,17 +143,9 @@ void handle_contacts_get(struct app *app, const struct request *req,
 		cache_put(app->cache, who->key.org_id, who->key.cache_epoch, rd.what,
 			  &ticket, entry->data, entry->len);
 	}
-	if (entry->len < 1 || (entry->data[0] != ENTRY_FULL &&
-			       entry->data[0] != ENTRY_PARTIAL)) {
-		rlog_error(req->request_id, "msg=\"malformed cache entry\"");
-		response_fail(res, API_INTERNAL, NULL, "internal error");
-		goto out;
-	}
-	if (entry->data[0] == ENTRY_FULL)
+	if (entry->data[entry->len - 1] == ENTRY_FULL)
 		link_next(res, &rd);
-	memmove(entry->data, entry->data + 1, entry->len - 1);
-	entry->len--;
-	entry->data[entry->len] = '\0';
+	entry->data[--entry->len] = '\0';
 	response_json(res, 200);
 out:
 	free(rd.email_key);

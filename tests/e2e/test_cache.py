@@ -442,7 +442,7 @@ def _paused_write(api, quiet_workers):
     h0 = stack.cache_counters()["hits"]
     assert h0 > 0
     gkey = "g:%s" % api.org_id
-    old_keys = stack.redis_cmd("KEYS", "c:%s:*" % api.org_id)
+    old_keys = stack.redis_cmd("KEYS", "c*:%s:*" % api.org_id)
     assert len(old_keys) >= len(windows), old_keys
     gen0 = stack.redis_cmd("GET", gkey)
 
@@ -472,7 +472,7 @@ def _paused_write(api, quiet_workers):
             stack.redis_resume(pid)
 
     # the old entries are still there
-    still = set(stack.redis_cmd("KEYS", "c:%s:*" % api.org_id))
+    still = set(stack.redis_cmd("KEYS", "c*:%s:*" % api.org_id))
     assert set(old_keys) <= still, (old_keys, still)
     if quiet_workers:
         # and the generation did not move: only the epoch hides them
