@@ -1,0 +1,93 @@
+/* floor.c - the FastCGI floor: the cheapest responder behind the same nginx.
+ *
+ * Pre-forks N processes on one listening socket; each runs a bare
+ * FCGX_Accept_r loop and answers every request with a canned FastCGI
+ * answer (status line, headers, blank line, body) read from a file at
+ * start-up.  Requests whose QUERY_STRING holds "email=" get the first
+ * file, all others the second.  No parsing, no allocation per request:
+ * whatever the service does above this is its own cost.
+ *
+ *   floor LISTEN NPROC EMAIL_ANSWER PAGE_ANSWER
+ *
+ * LISTEN is a unix socket path or ":port" (FCGX_OpenSocket's syntax).
+ * SIGTERM to the parent stops the children too.
+ */
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct answer {
+	char *data;
+	int len;
+};
+
+static int load(const char *path, struct answer *a)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || !(a->data = malloc((size_t)n + 1)) ||
+	    fread(a->data, 1, (size_t)n, f) != (size_t)n) {
+		perror(path);
+		return -1;
+	}
+	a->len = (int)n;
+	fclose(f);
+	return 0;
+}
+
+static void serve(int sock, const struct answer *email, const struct answer *page)
+{
+	FCGX_Request r;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (FCGX_InitRequest(&r, sock, 0) != 0)
+		_exit(1);
+	while (FCGX_Accept_r(&r) >= 0) {
+		const char *qs = FCGX_GetParam("QUERY_STRING", r.envp);
+		const struct answer *a = qs && strstr(qs, "email=") ? email : page;
+
+		FCGX_PutStr(a->data, a->len, r.out);
+		FCGX_Finish_r(&r);
+	}
+	_exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	struct answer email, page;
+	int n, sock;
+	pid_t *kids;
+
+	if (argc != 5 || (n = atoi(argv[2])) < 1) {
+		fprintf(stderr, "usage: %s LISTEN NPROC EMAIL_ANSWER PAGE_ANSWER\n", argv[0]);
+		return 2;
+	}
+	if (load(argv[3], &email) < 0 || load(argv[4], &page) < 0)
+		return 1;
+	if (FCGX_Init() != 0 || (sock = FCGX_OpenSocket(argv[1], 1024)) < 0) {
+		fprintf(stderr, "floor: cannot listen on %s\n", argv[1]);
+		return 1;
+	}
+	kids = calloc((size_t)n, sizeof(*kids));
+	for (int i = 0; i < n; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0)
+			serve(sock, &email, &page);
+		if (kids[i] < 0) {
+			perror("fork");
+			return 1;
+		}
+	}
+	/* Wait for SIGTERM (default action ends us; the children get
+	 * SIGTERM through PR_SET_PDEATHSIG), or for a child to die. */
+	while (wait(NULL) > 0)
+		;
+	return 0;
+}
