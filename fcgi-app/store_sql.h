@@ -44,10 +44,12 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"FROM api_keys k JOIN organizations o ON o.id = k.org_id "
 		"WHERE k.id = $1 AND k.revoked_at IS NULL"},
 	/* $1 org, $2 email key: the unique index; store.c drops a deleted
-	 * contact unless it was asked for. */
+	 * contact unless it was asked for.  ICU folds the case; the result is
+	 * compared under the column's collation, or the index could not serve. */
 	[STMT_CONTACT_BY_EMAIL] = {"contact_by_email", 2,
 		"SELECT " CONTACT_COLUMNS " FROM contacts "
-		"WHERE org_id = $1 AND email_key = lower($2 COLLATE \"und-x-icu\")"},
+		"WHERE org_id = $1 AND email_key = "
+		"(lower($2 COLLATE \"und-x-icu\") COLLATE \"default\")"},
 	/* $1 org, $2 offset, $3 limit: positions are dense, so offset N is
 	 * pos > N (used while the organization has no deleted contact, or
 	 * when deleted ones are asked for). */

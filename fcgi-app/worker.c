@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -144,6 +145,12 @@ int worker_run(const struct worker_args *args)
 	sigdelset(&wait_mask, SIGINT);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+
+	/* A page is built in a few hundred KiB that are freed after each
+	 * answer; by default glibc hands that memory back to the kernel every
+	 * time and faults it in again on the next request.  Keep it. */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 
 	log_set_level(args->cfg->log_level);
 	memset(&app, 0, sizeof(app));

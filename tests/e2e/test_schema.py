@@ -21,7 +21,18 @@ def test_every_statement_uses_an_index():
     statements = [block for block in plans.split("\n-- ") if block.strip()]
     assert len(statements) >= 9, plans
     assert "Seq Scan" not in plans, plans
-    for name in ("key_lookup", "contact_by_email", "contacts_by_pos",
-                 "contacts_live", "lists_page", "lists_page_type"):
+    # The index each look-up must be served by, as an index condition (not
+    # a filter over a wider scan).
+    expected = {
+        "key_lookup": "api_keys_pkey",
+        "contact_by_email": "contacts_org_email",
+        "contacts_by_pos": "contacts_pkey",
+        "contacts_live": "contacts_org_live",
+        "lists_page_type": "lists_org_type",
+    }
+    for name, index in expected.items():
         block = next(b for b in statements if b.lstrip("- ").startswith(name))
-        assert "Index" in block, block
+        assert "using %s" % index in block, block
+        assert "Index Cond" in block, block
+        if name == "contact_by_email":
+            assert "email_key" in block.split("Index Cond", 1)[1], block
