@@ -76,6 +76,14 @@ static void put_time(struct buf *out, int64_t ms)
 	buf_putc(out, '"');
 }
 
+static void put_optional_time(struct buf *out, bool present, int64_t ms)
+{
+	if (present)
+		put_time(out, ms);
+	else
+		buf_append(out, "null", 4);
+}
+
 static void put_key(struct buf *out, const char *key, bool first)
 {
 	if (!first)
@@ -109,10 +117,7 @@ void codec_contact(struct buf *out, const struct contact *c)
 	put_key(out, "updated_at", false);
 	put_time(out, c->updated_at);
 	put_key(out, "deleted_at", false);
-	if (c->has_deleted_at)
-		put_time(out, c->deleted_at);
-	else
-		buf_append(out, "null", 4);
+	put_optional_time(out, c->has_deleted_at, c->deleted_at);
 	put_key(out, "last_action", false);
 	json_put_nullable(out, c->last_action);
 	buf_putc(out, '}');
@@ -136,10 +141,7 @@ void codec_list(struct buf *out, const struct list *l)
 	put_key(out, "updated_at", false);
 	put_time(out, l->updated_at);
 	put_key(out, "deleted_at", false);
-	if (l->has_deleted_at)
-		put_time(out, l->deleted_at);
-	else
-		buf_append(out, "null", 4);
+	put_optional_time(out, l->has_deleted_at, l->deleted_at);
 	buf_putc(out, '}');
 }
 

@@ -182,6 +182,18 @@ static enum store_status run(struct store *s, enum stmt id,
 	return sqlstate_is(s, "40") ? STORE_ERROR : STORE_UNAVAILABLE;
 }
 
+/* The text parameters of a page: offset and limit. */
+struct page_text {
+	char offset[24];
+	char limit[16];
+};
+
+static void page_text(struct page_text *t, int64_t offset, int limit)
+{
+	snprintf(t->offset, sizeof(t->offset), "%lld", (long long)offset);
+	snprintf(t->limit, sizeof(t->limit), "%d", limit);
+}
+
 static struct store_rows *wrap(PGresult *r)
 {
 	struct store_rows *rows = xmalloc(sizeof(*rows));
@@ -325,13 +337,12 @@ enum store_status store_contacts_page(struct store *s, const char *org_id,
 				      int64_t offset, int limit, bool by_pos,
 				      struct store_rows **out)
 {
-	char off[24], lim[16];
-	const char *params[] = {org_id, off, lim};
+	struct page_text t;
+	const char *params[] = {org_id, t.offset, t.limit};
 	PGresult *r;
 	enum store_status st;
 
-	snprintf(off, sizeof(off), "%lld", (long long)offset);
-	snprintf(lim, sizeof(lim), "%d", limit);
+	page_text(&t, offset, limit);
 	st = run(s, by_pos ? STMT_CONTACTS_BY_POS : STMT_CONTACTS_LIVE, params,
 		 true, &r);
 	*out = st == STORE_OK ? wrap(r) : NULL;
@@ -441,13 +452,12 @@ enum store_status store_lists_page(struct store *s, const char *org_id,
 				   int64_t offset, int limit, const char *type,
 				   struct store_rows **out)
 {
-	char off[24], lim[16];
-	const char *params[] = {org_id, off, lim, type};
+	struct page_text t;
+	const char *params[] = {org_id, t.offset, t.limit, type};
 	PGresult *r;
 	enum store_status st;
 
-	snprintf(off, sizeof(off), "%lld", (long long)offset);
-	snprintf(lim, sizeof(lim), "%d", limit);
+	page_text(&t, offset, limit);
 	st = run(s, type ? STMT_LISTS_PAGE_TYPE : STMT_LISTS_PAGE, params, true, &r);
 	*out = st == STORE_OK ? wrap(r) : NULL;
 	return st;
