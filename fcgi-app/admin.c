@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "id.h"
+#include "lease.h"
 #include "sha256.h"
 #include "store_sql.h"
 #include "validate.h"
@@ -30,14 +31,19 @@ static const char SQL_ORG_CREATE[] =
 	"INSERT INTO organizations (id, name) VALUES ($1, $2)";
 static const char SQL_ORG_EXISTS[] = "SELECT 1 FROM organizations WHERE id = $1";
 static const char SQL_KEY_CREATE[] =
-	"INSERT INTO api_keys (id, org_id, name, key_hash) VALUES ($1, $2, $3, $4)";
+	"INSERT INTO api_keys (id, org_id, name, key_hash, rate_limit) "
+	"VALUES ($1, $2, $3, $4, $5::integer)";
 static const char SQL_KEY_LIST[] =
 	"SELECT id, name, to_char(created_at AT TIME ZONE 'UTC', "
 	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(to_char(revoked_at AT TIME ZONE "
-	"'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-') "
+	"'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'), "
+	"coalesce(rate_limit::text, 'default') "
 	"FROM api_keys WHERE org_id = $1 ORDER BY created_at, id";
 static const char SQL_KEY_REVOKE[] =
 	"UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
+static const char SQL_KEY_LIMIT[] =
+	"UPDATE api_keys SET rate_limit = $2::integer "
+	"WHERE id = $1 AND revoked_at IS NULL";
 
 struct admin {
 	PGconn *conn;
@@ -266,17 +272,41 @@ int admin_org_create(struct admin *a, const char *name)
 	return 0;
 }
 
-int admin_key_create(struct admin *a, const char *org_id, const char *name)
+/* "default" (NULL: the service's default) or a count from 0 to 1000000,
+ * into *out.  Returns 0 or -1 (with a message). */
+static int parse_rate_limit(const char *text, const char **out)
+{
+	char *end;
+	long v;
+
+	if (!text || strcmp(text, "default") == 0) {
+		*out = NULL;
+		return 0;
+	}
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v < 0 || v > 1000000) {
+		fprintf(stderr, "contactsctl: the rate limit is \"default\" or a number "
+			"of requests per second from 0 (none) to 1000000, not \"%s\"\n", text);
+		return -1;
+	}
+	*out = text;
+	return 0;
+}
+
+int admin_key_create(struct admin *a, const char *org_id, const char *name,
+		     const char *rate_limit)
 {
 	char id[ID_LEN + 1], secret[64], key[128];
 	uint8_t hash[SHA256_LEN];
-	const char *values[4];
-	int lengths[4] = {0, 0, 0, SHA256_LEN};
-	int formats[4] = {0, 0, 0, 1};
+	const char *values[5];
+	int lengths[5] = {0, 0, 0, SHA256_LEN, 0};
+	int formats[5] = {0, 0, 0, 1, 0};
 	PGresult *r;
 	const char *params[] = {org_id};
 
-	if (check_name("the key name", name) < 0)
+	if (check_name("the key name", name) < 0 ||
+	    parse_rate_limit(rate_limit, &values[4]) < 0)
 		return -1;
 	r = exec(a, "key create", SQL_ORG_EXISTS, 1, params);
 	if (!r)
@@ -297,7 +327,7 @@ int admin_key_create(struct admin *a, const char *org_id, const char *name)
 	values[1] = org_id;
 	values[2] = name;
 	values[3] = (const char *)hash;
-	r = PQexecParams(a->conn, SQL_KEY_CREATE, 4, NULL, values, lengths, formats, 0);
+	r = PQexecParams(a->conn, SQL_KEY_CREATE, 5, NULL, values, lengths, formats, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "contactsctl: key create: %s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -316,18 +346,22 @@ int admin_key_list(struct admin *a, const char *org_id)
 
 	if (!r)
 		return -1;
-	printf("%-9s  %-20s  %-20s  %s\n", "ID", "CREATED", "REVOKED", "NAME");
+	printf("%-9s  %-20s  %-20s  %-10s  %s\n", "ID", "CREATED", "REVOKED",
+	       "RATE/S", "NAME");
 	for (int i = 0; i < PQntuples(r); i++)
-		printf("%-9s  %-20s  %-20s  %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
-		       PQgetvalue(r, i, 3), PQgetvalue(r, i, 1));
+		printf("%-9s  %-20s  %-20s  %-10s  %s\n", PQgetvalue(r, i, 0),
+		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
+		       PQgetvalue(r, i, 1));
 	PQclear(r);
 	return 0;
 }
 
-int admin_key_revoke(struct admin *a, const char *key_id)
+/* Runs an UPDATE of one active key; then waits out the workers' leases of
+ * its record (lease.h), so that the change holds once this returns. */
+static int update_key(struct admin *a, const char *what, const char *sql,
+		      int n, const char *const *params, int lease_ms)
 {
-	const char *params[] = {key_id};
-	PGresult *r = exec(a, "key revoke", SQL_KEY_REVOKE, 1, params);
+	PGresult *r = exec(a, what, sql, n, params);
 	bool done;
 
 	if (!r)
@@ -335,10 +369,32 @@ int admin_key_revoke(struct admin *a, const char *key_id)
 	done = strcmp(PQcmdTuples(r), "1") == 0;
 	PQclear(r);
 	if (!done) {
-		fprintf(stderr, "contactsctl: no active key %s\n", key_id);
+		fprintf(stderr, "contactsctl: no active key %s\n", params[0]);
 		return -1;
 	}
+	lease_wait(lease_ms);
+	return 0;
+}
+
+int admin_key_revoke(struct admin *a, const char *key_id, int lease_ms)
+{
+	const char *params[] = {key_id};
+
+	if (update_key(a, "key revoke", SQL_KEY_REVOKE, 1, params, lease_ms) < 0)
+		return -1;
 	printf("revoked %s\n", key_id);
+	return 0;
+}
+
+int admin_key_limit(struct admin *a, const char *key_id, const char *rate_limit,
+		    int lease_ms)
+{
+	const char *params[2] = {key_id, NULL};
+
+	if (parse_rate_limit(rate_limit, &params[1]) < 0 ||
+	    update_key(a, "key limit", SQL_KEY_LIMIT, 2, params, lease_ms) < 0)
+		return -1;
+	printf("%s: rate limit %s\n", key_id, params[1] ? params[1] : "default");
 	return 0;
 }
 

@@ -16,14 +16,20 @@ int admin_migrate(struct admin *a, const char *schema_dir, bool quiet)
 	__attribute__((warn_unused_result));
 int admin_org_create(struct admin *a, const char *name)
 	__attribute__((warn_unused_result));
-int admin_key_create(struct admin *a, const char *org_id, const char *name)
-	__attribute__((warn_unused_result));
+/* rate_limit: NULL or "default" (the service's key_rate_limit), else
+ * requests per second, 0 for none. */
+int admin_key_create(struct admin *a, const char *org_id, const char *name,
+		     const char *rate_limit) __attribute__((warn_unused_result));
 int admin_key_list(struct admin *a, const char *org_id)
 	__attribute__((warn_unused_result));
 /* Prints the plan of every statement the service runs, for org_id. */
 int admin_explain(struct admin *a, const char *org_id)
 	__attribute__((warn_unused_result));
-int admin_key_revoke(struct admin *a, const char *key_id)
+/* Both return once no worker trusts the old record any more: they wait
+ * lease_ms (the service's auth_cache_ms) after the commit. */
+int admin_key_revoke(struct admin *a, const char *key_id, int lease_ms)
 	__attribute__((warn_unused_result));
+int admin_key_limit(struct admin *a, const char *key_id, const char *rate_limit,
+		    int lease_ms) __attribute__((warn_unused_result));
 
 #endif

@@ -6,16 +6,20 @@
 #ifndef CONTACTS_APP_H
 #define CONTACTS_APP_H
 
+#include "auth.h"
 #include "buf.h"
 #include "cache.h"
 #include "config.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "store.h"
 
 struct app {
 	const struct config *cfg; /* borrowed */
 	struct store *store;      /* owned */
 	struct cache *cache;      /* owned */
+	struct auth *auth;        /* owned: this worker's key leases */
+	struct ratelimit *limits; /* borrowed: the pool's shared rate limits */
 	struct metrics *metrics;  /* borrowed: the pool's shared counters */
 	struct metrics_slot *slot;
 	struct buf scratch;       /* reused: cache entries, keys */

@@ -23,6 +23,10 @@ struct config {
 	int listen_mode;      /* permissions of a unix socket */
 	int backlog;
 	int cache_ttl;        /* seconds; backstop for cached entries */
+	int auth_cache_ms;    /* how long a worker trusts a key's record */
+	int key_rate_limit;   /* requests/s per key without its own; 0: none */
+	int auth_fail_limit;  /* failed authentications/min per address; 0: none */
+	char *auth_fail_exempt; /* addresses not counted, space-separated */
 	enum log_level log_level;
 	int shutdown_timeout; /* seconds a worker gets to finish on SIGTERM */
 	char *pid_file;       /* "" for none */

@@ -17,13 +17,33 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  migrate [--quiet]                 apply the schema migrations not yet applied\n"
 		"  org create NAME                   create an organization; prints its id\n"
-		"  key create ORG_ID [--name NAME]   create an API key; prints the key, once\n"
+		"  key create ORG_ID [--name NAME] [--rate-limit N|default]\n"
+		"                                    create an API key; prints the key, once\n"
 		"  key list ORG_ID                   list an organization's keys\n"
-		"  key revoke KEY_ID                 revoke a key (effective on the next request)\n"
+		"  key revoke KEY_ID                 revoke a key (in effect when this returns)\n"
+		"  key limit KEY_ID N|default        set a key's rate limit, requests/s (0: none)\n"
 		"  explain ORG_ID                    show the plan of every statement the service runs\n"
 		"\n"
 		"The configuration is the service's (-c FILE, $CONTACTS_CONFIG or\n"
 		SYSCONFDIR "/contacts/contacts.conf, then CONTACTS_* variables).\n");
+}
+
+/* key create ORG_ID [--name NAME] [--rate-limit N]: argv[0] is ORG_ID. */
+static int key_create(struct admin *a, int argc, char **argv)
+{
+	const char *name = "default", *rate_limit = NULL;
+
+	for (int i = 1; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			return -2;
+		if (strcmp(argv[i], "--name") == 0)
+			name = argv[i + 1];
+		else if (strcmp(argv[i], "--rate-limit") == 0)
+			rate_limit = argv[i + 1];
+		else
+			return -2;
+	}
+	return admin_key_create(a, argv[0], name, rate_limit);
 }
 
 static int run(struct admin *a, const struct config *cfg, int argc, char **argv)
@@ -36,15 +56,16 @@ static int run(struct admin *a, const struct config *cfg, int argc, char **argv)
 				     argc == 2 && strcmp(argv[1], "--quiet") == 0);
 	if (strcmp(cmd, "org") == 0 && strcmp(sub, "create") == 0 && argc == 3)
 		return admin_org_create(a, argv[2]);
-	if (strcmp(cmd, "key") == 0 && strcmp(sub, "create") == 0 &&
-	    (argc == 3 || (argc == 5 && strcmp(argv[3], "--name") == 0)))
-		return admin_key_create(a, argv[2], argc == 5 ? argv[4] : "default");
+	if (strcmp(cmd, "key") == 0 && strcmp(sub, "create") == 0 && argc >= 3)
+		return key_create(a, argc - 2, argv + 2);
 	if (strcmp(cmd, "key") == 0 && strcmp(sub, "list") == 0 && argc == 3)
 		return admin_key_list(a, argv[2]);
 	if (strcmp(cmd, "explain") == 0 && argc == 2)
 		return admin_explain(a, argv[1]);
 	if (strcmp(cmd, "key") == 0 && strcmp(sub, "revoke") == 0 && argc == 3)
-		return admin_key_revoke(a, argv[2]);
+		return admin_key_revoke(a, argv[2], cfg->auth_cache_ms);
+	if (strcmp(cmd, "key") == 0 && strcmp(sub, "limit") == 0 && argc == 4)
+		return admin_key_limit(a, argv[2], argv[3], cfg->auth_cache_ms);
 	return -2;
 }
 
@@ -52,7 +73,8 @@ static bool known_command(int argc, char **argv)
 {
 	static const char *const shapes[][2] = {
 		{"migrate", NULL}, {"org", "create"}, {"key", "create"},
-		{"key", "list"}, {"key", "revoke"}, {"explain", NULL},
+		{"key", "list"}, {"key", "revoke"}, {"key", "limit"},
+		{"explain", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)

@@ -30,6 +30,7 @@
 #include "buf.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "worker.h"
 
 #define YOUNG_DEATH_MS 2000
@@ -50,6 +51,7 @@ struct master {
 	int listen_fd;
 	bool own_unix_socket;
 	struct metrics *metrics;
+	struct ratelimit *limits;
 	int nslots;
 	struct child *children; /* nslots entries */
 	int backoff_ms;
@@ -191,6 +193,7 @@ static pid_t spawn(struct master *m, bool wait_ready)
 		args.cfg = &m->cfg;
 		args.listen_fd = m->listen_fd;
 		args.metrics = m->metrics;
+		args.limits = m->limits;
 		args.slot = slot;
 		args.ready_fd = pfd[1];
 		_exit(worker_run(&args));
@@ -404,6 +407,12 @@ int master_run(struct config *cfg, const char *config_path)
 		status = 1;
 		goto out;
 	}
+	m.limits = ratelimit_new();
+	if (!m.limits) {
+		log_error("msg=\"cannot map the shared rate limits\"");
+		status = 1;
+		goto out;
+	}
 	m.children = xcalloc((size_t)m.nslots, sizeof(*m.children));
 	for (int i = 0; i < m.cfg.workers; i++)
 		spawn(&m, false);
@@ -432,6 +441,7 @@ out:
 		unlink(m.cfg.pid_file);
 	free(m.children);
 	metrics_free(m.metrics);
+	ratelimit_free(m.limits);
 	config_cleanup(&m.cfg);
 	return status;
 }

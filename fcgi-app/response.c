@@ -61,9 +61,6 @@ void response_error(struct response *r, const struct apierr *e)
 	case API_UNAVAILABLE:
 		response_header(r, "Retry-After", "1");
 		break;
-	case API_RATE_LIMITED:
-		response_header(r, "Retry-After", "1");
-		break;
 	default:
 		break;
 	}

@@ -309,6 +309,7 @@ enum store_status store_key_lookup(struct store *s, const char *key_id,
 	memcpy(out->hash, PQgetvalue(r, 0, 3), SHA256_LEN);
 	out->deleted_count = col_int(r, 0, 4);
 	out->cache_epoch = col_int(r, 0, 5);
+	out->rate_limit = col_int(r, 0, 6);
 	PQclear(r);
 	return STORE_OK;
 }

@@ -44,6 +44,7 @@ struct key_record {
 	uint8_t hash[SHA256_LEN];
 	int64_t deleted_count;
 	int64_t cache_epoch;
+	int64_t rate_limit; /* requests per second; 0: none; -1: the default */
 };
 
 /* The live (not revoked) key with this id; STORE_NOT_FOUND otherwise. */

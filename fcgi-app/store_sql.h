@@ -40,7 +40,7 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	/* $1 key id -> the key's organization and hash; revoked keys are gone. */
 	[STMT_KEY_LOOKUP] = {"key_lookup", 1,
 		"SELECT k.org_id, o.name, k.name, k.key_hash, o.deleted_count, "
-		"o.cache_epoch "
+		"o.cache_epoch, coalesce(k.rate_limit, -1) "
 		"FROM api_keys k JOIN organizations o ON o.id = k.org_id "
 		"WHERE k.id = $1 AND k.revoked_at IS NULL"},
 	/* $1 org, $2 email key: the unique index; store.c drops a deleted

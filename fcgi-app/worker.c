@@ -46,6 +46,86 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Refuses with 429 and a Retry-After of the wait, in whole seconds. */
+static void refuse_rate(struct response *res, uint64_t retry_ns, const char *why)
+{
+	uint64_t s = (retry_ns + 999999999u) / 1000000000u;
+
+	response_fail(res, API_RATE_LIMITED, NULL, "%s", why);
+	response_header(res, "Retry-After", "%llu", (unsigned long long)(s ? s : 1));
+}
+
+/* Failed authentications are counted per client address, unless the
+ * address is listed in auth_fail_exempt. */
+static bool address_counted(const struct config *cfg, const char *addr,
+			    struct rate *rate)
+{
+	size_t n = strlen(addr);
+	const char *p = cfg->auth_fail_exempt;
+
+	*rate = (struct rate){.count = (uint32_t)cfg->auth_fail_limit, .period_s = 60};
+	if (rate->count == 0 || n == 0)
+		return false;
+	while (*p) {
+		size_t len = strcspn(p, " \t,");
+
+		if (len == n && memcmp(p, addr, n) == 0)
+			return false;
+		p += len;
+		p += strspn(p, " \t,");
+	}
+	return true;
+}
+
+/* Authenticates, within the limits: an address with too many failures is
+ * refused before its key is looked at, and a key over its rate is refused
+ * after.  Returns true when the request may go on to its handler. */
+static bool authenticate(struct app *app, const struct request *req,
+			 struct response *res, struct principal *who)
+{
+	const char *addr = req->remote_addr ? req->remote_addr : "";
+	bool counted;
+	struct rate rate;
+	uint64_t now = ratelimit_now_ns(), wait;
+	int64_t per_s;
+
+	counted = address_counted(app->cfg, addr, &rate);
+	if (counted && !ratelimit_peek(app->limits, addr, strlen(addr), rate, now, &wait)) {
+		refuse_rate(res, wait, "too many failed authentications from this address; retry later");
+		return false;
+	}
+	switch (auth_check(app->auth, app->store, req, who)) {
+	case AUTH_OK:
+		break;
+	case AUTH_DENIED:
+		if (counted)
+			ratelimit_charge(app->limits, addr, strlen(addr), rate, now);
+		response_fail(res, API_UNAUTHORIZED, NULL,
+			      "a valid API key is required (X-API-Key or Authorization: Bearer)");
+		return false;
+	case AUTH_UNAVAILABLE:
+		response_fail(res, API_UNAVAILABLE, NULL,
+			      "the database is unavailable, try again shortly");
+		return false;
+	case AUTH_ERROR:
+		rlog_error(req->request_id, "msg=\"key lookup failed\" detail=\"%s\"",
+			   store_error(app->store));
+		response_fail(res, API_INTERNAL, NULL, "internal error");
+		return false;
+	}
+	per_s = who->key.rate_limit >= 0 ? who->key.rate_limit : app->cfg->key_rate_limit;
+	if (per_s > 0) {
+		rate = (struct rate){.count = per_s > UINT32_MAX ? UINT32_MAX : (uint32_t)per_s,
+				     .period_s = 1};
+		if (!ratelimit_take(app->limits, who->key_id, strlen(who->key_id), rate,
+				    now, &wait)) {
+			refuse_rate(res, wait, "too many requests with this API key; retry later");
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Routes, authenticates and runs the handler; returns the metrics route. */
 static int dispatch(struct app *app, const struct request *req,
 		    struct response *res, const char **route_name)
@@ -70,24 +150,9 @@ static int dispatch(struct app *app, const struct request *req,
 	}
 	*route_name = m.name;
 	if (m.needs_auth) {
-		switch (auth_check(app->store, req, &who)) {
-		case AUTH_OK:
-			whop = &who;
-			break;
-		case AUTH_DENIED:
-			response_fail(res, API_UNAUTHORIZED, NULL,
-				      "a valid API key is required (X-API-Key or Authorization: Bearer)");
+		if (!authenticate(app, req, res, &who))
 			return (int)m.id;
-		case AUTH_UNAVAILABLE:
-			response_fail(res, API_UNAVAILABLE, NULL,
-				      "the database is unavailable, try again shortly");
-			return (int)m.id;
-		case AUTH_ERROR:
-			rlog_error(req->request_id, "msg=\"key lookup failed\" detail=\"%s\"",
-				   store_error(app->store));
-			response_fail(res, API_INTERNAL, NULL, "internal error");
-			return (int)m.id;
-		}
+		whop = &who;
 	}
 	handlers[m.id](app, req, whop, res);
 	return (int)m.id;
@@ -158,6 +223,8 @@ int worker_run(const struct worker_args *args)
 	app.store = store_new(args->cfg->database);
 	app.cache = cache_new(args->cfg->redis, args->cfg->redis_timeout_ms,
 			      args->cfg->cache_ttl);
+	app.auth = auth_new(args->cfg->auth_cache_ms);
+	app.limits = args->limits;
 	app.metrics = args->metrics;
 	app.slot = metrics_slot(args->metrics, args->slot);
 	buf_init(&app.scratch);
@@ -205,6 +272,7 @@ out:
 	request_cleanup(&req);
 	buf_cleanup(&app.scratch);
 	cache_free(app.cache);
+	auth_free(app.auth);
 	store_free(app.store);
 	return status;
 }

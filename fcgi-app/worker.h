@@ -4,11 +4,13 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "ratelimit.h"
 
 struct worker_args {
 	const struct config *cfg; /* borrowed */
 	int listen_fd;            /* non-blocking listening socket */
 	struct metrics *metrics;  /* shared counters */
+	struct ratelimit *limits; /* shared rate limits */
 	int slot;                 /* this worker's slot in them */
 	int ready_fd;             /* written once the worker accepts; -1: none */
 };

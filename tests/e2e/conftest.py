@@ -153,7 +153,7 @@ def _encode_body(body, headers):
 
 
 def request(method, path, body=None, headers=None, key=None,
-            auth="x-api-key", params=None):
+            auth="x-api-key", params=None, source=None):
     """Send one request over a fresh connection; return a Resp.
 
     body: bytes/str are sent as given, anything else as JSON; unless the
@@ -161,6 +161,8 @@ def request(method, path, body=None, headers=None, key=None,
     A header whose value is None is not sent.  key: the API key, sent as
     X-API-Key (auth="x-api-key") or Authorization: Bearer (auth="bearer").
     params: a dict (or list of pairs) appended as a query string.
+    source: the local address to connect from (e.g. "127.0.0.2": nginx
+    then sees that client address).
     """
     base = _base()
     if base is None:
@@ -178,7 +180,8 @@ def request(method, path, body=None, headers=None, key=None,
         path += ("&" if "?" in path else "?") + urlencode(params)
     cls = (http.client.HTTPSConnection if scheme == "https"
            else http.client.HTTPConnection)
-    conn = cls(host, port, timeout=TIMEOUT)
+    conn = cls(host, port, timeout=TIMEOUT,
+               source_address=(source, 0) if source else None)
     try:
         conn.request(method, path, body=data, headers=hdrs)
         r = conn.getresponse()
