@@ -12,19 +12,12 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 
-/* Reads the generation and the entry in one round trip.
- * KEYS[1] generation key; ARGV[1] key prefix; ARGV[2] what. */
-static const char get_script[] =
-	"local g = redis.call('GET', KEYS[1]) or '0'\n"
-	"return {g, redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}\n";
-
 struct cache {
 	char *host;
 	int port;
 	int timeout_ms;
 	int ttl_s;
 	redisContext *ctx;
-	char script_sha[41];
 	int64_t retry_at_ms;
 	int backoff_ms;
 	struct cache_stats stats;
@@ -97,7 +90,6 @@ static void fail(struct cache *c, const char *what)
 static bool ready(struct cache *c)
 {
 	struct timeval tv;
-	redisReply *r;
 
 	if (!c->host)
 		return false;
@@ -120,64 +112,64 @@ static bool ready(struct cache *c)
 		fail(c, "set timeout");
 		return false;
 	}
-	r = redisCommand(c->ctx, "SCRIPT LOAD %s", get_script);
-	if (!r || r->type != REDIS_REPLY_STRING || r->len != 40) {
-		if (r)
-			freeReplyObject(r);
-		fail(c, "script load");
-		return false;
-	}
-	memcpy(c->script_sha, r->str, 40);
-	c->script_sha[40] = '\0';
-	freeReplyObject(r);
 	c->backoff_ms = 0;
 	log_info("msg=\"connected to redis\"");
 	return true;
 }
 
-/* "c2": the second layout of the values; a new layout takes a new name so
- * that a deploy never reads entries written by the old code. */
-static void key_prefix(char *out, size_t n, const char *org, int64_t epoch)
+/* "c3": the third layout of the entries (see cache.h); a new layout takes
+ * a new name so that a deploy never reads entries written by old code. */
+static void entry_key(char *out, size_t n, const char *org, int64_t epoch,
+		      const char *what)
 {
-	snprintf(out, n, "c2:%s:%lld:", org, (long long)epoch);
+	snprintf(out, n, "c3:%s:%lld:%s", org, (long long)epoch, what);
 }
 
 enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
 			    const char *what, struct buf *out,
 			    struct cache_ticket *ticket)
 {
-	char gkey[64], prefix[64];
+	char gkey[64], ekey[CACHE_KEY_MAX];
+	const redisReply *g, *v;
 	redisReply *r;
-	enum cache_result res;
+	size_t glen;
+	enum cache_result res = CACHE_MISS;
 
 	ticket->valid = false;
 	if (!ready(c))
 		return CACHE_OFF;
 	snprintf(gkey, sizeof(gkey), "g:%s", org);
-	key_prefix(prefix, sizeof(prefix), org, epoch);
-	r = redisCommand(c->ctx, "EVALSHA %s 1 %s %s %s", c->script_sha, gkey,
-			 prefix, what);
+	entry_key(ekey, sizeof(ekey), org, epoch, what);
+	r = redisCommand(c->ctx, "MGET %s %s", gkey, ekey);
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    (r->element[0]->type != REDIS_REPLY_STRING &&
+	     r->element[0]->type != REDIS_REPLY_NIL) ||
 	    r->element[0]->len >= sizeof(ticket->generation)) {
-		/* NOSCRIPT after a Redis restart lands here too: the next
-		 * connection loads the script again. */
 		if (r)
 			freeReplyObject(r);
 		fail(c, "get");
 		return CACHE_ERROR;
 	}
-	memcpy(ticket->generation, r->element[0]->str, r->element[0]->len);
-	ticket->generation[r->element[0]->len] = '\0';
-	ticket->valid = true;
-	if (r->element[1]->type == REDIS_REPLY_STRING) {
-		buf_append(out, r->element[1]->str, r->element[1]->len);
-		c->stats.hits++;
-		res = CACHE_HIT;
+	g = r->element[0];
+	v = r->element[1];
+	if (g->type == REDIS_REPLY_STRING) {
+		memcpy(ticket->generation, g->str, g->len);
+		ticket->generation[g->len] = '\0';
 	} else {
-		c->stats.misses++;
-		res = CACHE_MISS;
+		strcpy(ticket->generation, "0"); /* never written to */
 	}
+	ticket->valid = true;
+	glen = strlen(ticket->generation);
+	/* A hit is an entry tagged with the generation read now. */
+	if (v->type == REDIS_REPLY_STRING && v->len > glen &&
+	    memcmp(v->str, ticket->generation, glen) == 0 && v->str[glen] == ':') {
+		buf_append(out, v->str + glen + 1, v->len - glen - 1);
+		res = CACHE_HIT;
+	}
+	if (res == CACHE_HIT)
+		c->stats.hits++;
+	else
+		c->stats.misses++;
 	freeReplyObject(r);
 	return res;
 }
@@ -186,14 +178,15 @@ void cache_put(struct cache *c, const char *org, int64_t epoch,
 	       const char *what, const struct cache_ticket *ticket,
 	       const char *data, size_t len)
 {
-	char prefix[64];
+	char ekey[CACHE_KEY_MAX];
 	redisReply *r;
 
 	if (!ticket->valid || !ready(c))
 		return;
-	key_prefix(prefix, sizeof(prefix), org, epoch);
-	r = redisCommand(c->ctx, "SET %s%s:%s %b EX %d", prefix,
-			 ticket->generation, what, data, len, c->ttl_s);
+	entry_key(ekey, sizeof(ekey), org, epoch, what);
+	/* One argument: "<generation>:" then the bytes. */
+	r = redisCommand(c->ctx, "SET %s %s:%b EX %d", ekey, ticket->generation,
+			 data, len, c->ttl_s);
 	if (!r || r->type == REDIS_REPLY_ERROR) {
 		if (r)
 			freeReplyObject(r);

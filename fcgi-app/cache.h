@@ -1,11 +1,14 @@
 /* cache.h - Redis in front of the two hot reads, never stale.
  *
- * Keys: c:<org>:<epoch>:<generation>:<what>.  The generation lives in Redis
- * (g:<org>) and is bumped after every committed write; the epoch lives in
+ * Keys: g:<org>, the organization's generation, bumped after every
+ * committed write; c3:<org>:<epoch>:<what>, an entry, whose value is the
+ * generation it was read under, ':', then the bytes.  The epoch lives in
  * PostgreSQL and is bumped instead when Redis cannot be reached.  A reader
- * reads the generation and the entry in one round trip and stores what it
- * read from PostgreSQL under the generation it saw, so an entry filled
- * before a write is never found after it.  docs/caching.md has the argument.
+ * reads the generation and the entry in one MGET; the entry is a hit only
+ * when it is tagged with the generation read now, and a reader stores what
+ * it read from PostgreSQL tagged with the generation it saw before, so an
+ * entry filled before a write is never a hit after it.  docs/caching.md
+ * has the argument.
  *
  * Redis is optional: every call has a short timeout, any failure drops the
  * connection, and reconnecting backs off.  redisReply never leaves cache.c.
@@ -19,6 +22,9 @@
 #include "buf.h"
 
 struct cache;
+
+/* The longest entry key: "c3:", an organization id, an epoch, and what. */
+#define CACHE_KEY_MAX 512
 
 enum cache_result {
 	CACHE_HIT = 0,

@@ -83,6 +83,33 @@ def test_repeated_email_read_is_a_hit(api):
     assert stack.cache_counters()["hits"] >= after["hits"] + 1
 
 
+def test_entry_is_served_only_under_its_generation(api):
+    """White box, on the layout of docs/caching.md: an entry is served
+    only while the generation it is tagged with is the organization's
+    current one."""
+    c = api.create(name="Tagged")
+    params = {"email": c["email"]}
+    api.get("/contacts", params=params)
+    api.get("/contacts", params=params)
+    keys = stack.redis_cmd("KEYS", "c3:%s:*:e:*" % api.org_id)
+    assert len(keys) == 1, keys
+    gen = stack.redis_cmd("GET", "g:%s" % api.org_id) or b"0"
+    value = stack.redis_cmd("GET", keys[0])
+    assert value.startswith(gen + b":"), (gen, value[:40])
+    # an entry of this generation is what a hit serves, byte for byte
+    forged = value.replace(b'"Tagged"', b'"Forged"')
+    assert stack.redis_cmd("SET", keys[0], forged) == "OK"
+    r = api.get("/contacts", params=params)
+    assert r.json["contacts"][0]["name"] == "Forged", r
+    # once the generation moves on, the same entry is a miss
+    stack.redis_cmd("INCR", "g:%s" % api.org_id)
+    r = api.get("/contacts", params=params)
+    assert r.json["contacts"] == [c], r
+    # and the refill is tagged with the new generation
+    gen = stack.redis_cmd("GET", "g:%s" % api.org_id)
+    assert stack.redis_cmd("GET", keys[0]).startswith(gen + b":")
+
+
 def test_repeated_page_read_is_a_hit(api):
     made = [api.create(name="p%d" % i) for i in range(3)]
     # a full page (carries Link) and a partial one, and the default page
