@@ -626,6 +626,81 @@ def test_workers_killed_repeatedly(api, pool):
     _assert_audit(api, mix)
 
 
+def _pg_name(contact_id):
+    assert re.match(r"^[A-Za-z0-9]{9}$", contact_id), contact_id
+    rows = _psql("SELECT coalesce(name, '') FROM contacts WHERE id = '%s'"
+                 % contact_id)
+    return rows[0] if rows else None
+
+
+def test_write_of_a_killed_worker_is_not_hidden_by_the_cache(api, pool):
+    """A worker killed while its write is in PostgreSQL: the client gets no
+    2xx, but PostgreSQL goes on and commits the write (nothing tells the
+    backend to stop).  Afterwards every read must show what PostgreSQL
+    holds: the email look-up cached before the write must not keep
+    answering the old contact while the pages answer the new one.
+
+    Deterministic: a row lock (psql) holds the write in PostgreSQL while
+    every worker is killed (the one holding the write among them), then
+    the lock is released and the write commits.  No other write of the
+    organization follows (one would bump the cache generation and hide the
+    problem, which is why the mix above cannot see it)."""
+    master, n = pool
+    c = api.create(name="before")
+    for _ in range(3):   # cached: the email look-up and the pages
+        assert api.one(c["email"])["name"] == "before"
+        api.page()
+        api.page(offset=0, limit=7)
+    h0 = stack.cache_counters()["hits"]
+    assert api.one(c["email"])["name"] == "before"
+    assert stack.cache_counters()["hits"] > h0, "the look-up is not cached"
+
+    out = {}
+
+    def write():
+        try:
+            out["r"] = api.post("/contacts", {"email": c["email"],
+                                              "name": "after"})
+        except Exception as e:  # reset, timeout
+            out["r"] = e
+
+    with stack.RowLock(api.org_id, c["id"]) as lock:
+        t = threading.Thread(target=write, daemon=True)
+        t.start()
+        waiting = stack.wait_until(lambda: _psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
+            " 'Lock' AND query LIKE '%contact_upsert%'") != ["0"], 15)
+        assert waiting, "the write never waited for the row lock"
+        workers = stack.workers(master)
+        for w in workers:
+            stack.signal_checked(w, signal.SIGKILL, stack.POOL_NAME,
+                                 parent=master)
+        t.join(20)
+        assert not t.is_alive()
+        lock.release()
+    r = out["r"]
+    assert not isinstance(r, Exception), r
+    assert_error(r, 502, "unavailable")
+    assert stack.wait_until(
+        lambda: (len(stack.workers(master)) == n
+                 and not set(stack.workers(master)) & set(workers)), 30), \
+        stack.workers(master)
+    # the write commits once the lock is gone (or, were the backend told
+    # that its client died, never): either way the reads must agree
+    stack.wait_until(lambda: _pg_name(c["id"]) == "after", 10)
+    held = _pg_name(c["id"])
+    assert held in ("before", "after"), held
+    for _ in range(2 * n):   # every worker, cached or not
+        seen = {
+            "email": api.one(c["email"])["name"],
+            "page": api.page().json["contacts"][0]["name"],
+            "page 0/7": api.page(offset=0, limit=7).json["contacts"][0]["name"],
+            "page 0/3": api.page(offset=0, limit=3).json["contacts"][0]["name"],
+        }
+        assert set(seen.values()) == {held}, \
+            "PostgreSQL holds name %r, the reads say %r" % (held, seen)
+
+
 # --------------------------------------------------------------------------
 # 4. slow clients, a slow body, a 10 MB body
 
