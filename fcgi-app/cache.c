@@ -1,15 +1,21 @@
 /* cache.c - Redis through hiredis: keys, generations, fallbacks. */
 #include "cache.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 #define BACKOFF_MIN_MS 100
+/* One read of a reply: hiredis reads 16 KiB at a time, which makes a page
+ * of 1000 contacts (~300 KB) about twenty reads. */
+#define READ_CHUNK (256 * 1024)
 #define BACKOFF_MAX_MS 2000
 
 struct cache {
@@ -18,6 +24,7 @@ struct cache {
 	int timeout_ms;
 	int ttl_s;
 	redisContext *ctx;
+	char *rbuf; /* READ_CHUNK bytes, for command_read() */
 	int64_t retry_at_ms;
 	int backoff_ms;
 	struct cache_stats stats;
@@ -55,6 +62,7 @@ void cache_free(struct cache *c)
 		return;
 	if (c->ctx)
 		redisFree(c->ctx);
+	free(c->rbuf);
 	free(c->host);
 	free(c);
 }
@@ -117,6 +125,49 @@ static bool ready(struct cache *c)
 	return true;
 }
 
+/* Sends one command and reads its reply in reads of up to READ_CHUNK
+ * bytes, through hiredis's reader.  NULL on failure (the context's errstr
+ * says why, or the caller's "unexpected reply"). */
+static redisReply *command_read(struct cache *c, const char *fmt, ...)
+{
+	redisContext *ctx = c->ctx;
+	void *reply = NULL;
+	int done = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (redisvAppendCommand(ctx, fmt, ap) != REDIS_OK) {
+		va_end(ap);
+		return NULL;
+	}
+	va_end(ap);
+	do {
+		if (redisBufferWrite(ctx, &done) != REDIS_OK)
+			return NULL;
+	} while (!done);
+	if (!c->rbuf)
+		c->rbuf = xmalloc(READ_CHUNK);
+	for (;;) {
+		ssize_t n;
+
+		if (redisReaderGetReply(ctx->reader, &reply) != REDIS_OK)
+			return NULL;
+		if (reply)
+			return reply;
+		/* SO_RCVTIMEO (redis_timeout_ms) bounds the wait */
+		n = read(ctx->fd, c->rbuf, READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(ctx->errstr, sizeof(ctx->errstr), "%s",
+				 n == 0 ? "connection closed" : strerror(errno));
+			return NULL;
+		}
+		if (redisReaderFeed(ctx->reader, c->rbuf, (size_t)n) != REDIS_OK)
+			return NULL;
+	}
+}
+
 /* "c3": the third layout of the entries (see cache.h); a new layout takes
  * a new name so that a deploy never reads entries written by old code. */
 static void entry_key(char *out, size_t n, const char *org, int64_t epoch,
@@ -140,7 +191,7 @@ enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
 		return CACHE_OFF;
 	snprintf(gkey, sizeof(gkey), "g:%s", org);
 	entry_key(ekey, sizeof(ekey), org, epoch, what);
-	r = redisCommand(c->ctx, "MGET %s %s", gkey, ekey);
+	r = command_read(c, "MGET %s %s", gkey, ekey);
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    (r->element[0]->type != REDIS_REPLY_STRING &&
 	     r->element[0]->type != REDIS_REPLY_NIL) ||

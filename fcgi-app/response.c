@@ -1,9 +1,11 @@
 /* response.c - the answer: one place maps API errors to statuses. */
 #include "response.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "codec.h"
 
@@ -116,15 +118,105 @@ void response_serialize(const struct response *r, struct buf *out)
 		buf_append(out, r->body.data, r->body.len);
 }
 
-int response_send(const struct response *r, struct buf *scratch, FCGX_Stream *out)
+/* FastCGI framing for a large answer (FastCGI 1.0, section 3.3). */
+#define FCGI_VERSION_1 1
+#define FCGI_STDOUT 6
+#define RECORD_MAX 65528 /* the most content in a record, a multiple of 8 */
+#define SMALL_ANSWER 8000 /* fits libfcgi's 8 KiB stream buffer */
+
+static void record_header(unsigned char h[8], int request_id, size_t len)
+{
+	h[0] = FCGI_VERSION_1;
+	h[1] = FCGI_STDOUT;
+	h[2] = (unsigned char)((request_id >> 8) & 0xff);
+	h[3] = (unsigned char)(request_id & 0xff);
+	h[4] = (unsigned char)((len >> 8) & 0xff);
+	h[5] = (unsigned char)(len & 0xff);
+	h[6] = 0; /* no padding */
+	h[7] = 0;
+}
+
+/* writev() until everything is written. */
+static int write_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		ssize_t w = writev(fd, iov, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/* The answer as STDOUT records of up to 64 KiB, in one writev() where the
+ * socket takes it: libfcgi's stream would cut it into 8 KiB records and
+ * write each one by itself.  The stream must be untouched; libfcgi still
+ * writes the closing records when the request is finished. */
+static int send_records(const struct buf *head, const struct buf *body,
+			FCGX_Request *fr)
+{
+	enum { MAX_RECORDS = REQUEST_ANSWER_MAX / RECORD_MAX + 2 };
+	unsigned char hdr[MAX_RECORDS][8];
+	struct iovec iov[MAX_RECORDS * 3];
+	const char *parts[2] = {head->data, body->data};
+	size_t left[2] = {head->len, body->len};
+	int n = 0, records = 0, p = 0;
+
+	while (left[0] + left[1] > 0) {
+		size_t room = RECORD_MAX, len = 0;
+		int first = n++;
+
+		if (records == MAX_RECORDS)
+			return -1;
+		while (room > 0 && p < 2) {
+			size_t take = left[p] < room ? left[p] : room;
+
+			if (take) {
+				iov[n].iov_base = (void *)parts[p];
+				iov[n].iov_len = take;
+				n++;
+				parts[p] += take;
+				left[p] -= take;
+				room -= take;
+				len += take;
+			}
+			if (left[p] == 0)
+				p++;
+		}
+		record_header(hdr[records], fr->requestId, len);
+		iov[first].iov_base = hdr[records];
+		iov[first].iov_len = 8;
+		records++;
+	}
+	return write_all(fr->ipcFd, iov, n);
+}
+
+int response_send(const struct response *r, struct buf *scratch, FCGX_Request *fr)
 {
 	/* The head goes through scratch; the body (up to a few hundred KiB for
 	 * a page) is written from where it is, without a copy. */
 	buf_reset(scratch);
 	serialize_head(r, scratch);
-	if (FCGX_PutStr(scratch->data, (int)scratch->len, out) < 0)
+	if (scratch->len + r->body.len > SMALL_ANSWER &&
+	    scratch->len + r->body.len <= REQUEST_ANSWER_MAX)
+		return send_records(scratch, &r->body, fr);
+	/* A small answer goes out with libfcgi's closing records, in one
+	 * write when the request is finished. */
+	if (FCGX_PutStr(scratch->data, (int)scratch->len, fr->out) < 0)
 		return -1;
-	if (r->body.len && FCGX_PutStr(r->body.data, (int)r->body.len, out) < 0)
+	if (r->body.len && FCGX_PutStr(r->body.data, (int)r->body.len, fr->out) < 0)
 		return -1;
 	return 0;
 }

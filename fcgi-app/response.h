@@ -8,6 +8,10 @@
 #include "buf.h"
 #include "errors.h"
 
+/* The largest answer written as records (a page of 1000 contacts is about
+ * 300 KB); a larger one goes through libfcgi's stream. */
+#define REQUEST_ANSWER_MAX (4 * 1024 * 1024)
+
 struct response {
 	int status;
 	const char *content_type; /* static string; application/json unless set */
@@ -35,7 +39,10 @@ void response_fail(struct response *r, enum api_error kind, const char *field,
 
 /* Serializes the whole answer (CGI-style status line, headers, body). */
 void response_serialize(const struct response *r, struct buf *out);
+/* Answers the request in hand; scratch is reused for the head.  Answers
+ * over 8 KB are written as 64 KiB FastCGI records, straight to the
+ * connection. */
 int response_send(const struct response *r, struct buf *scratch,
-		  FCGX_Stream *out) __attribute__((warn_unused_result));
+		  FCGX_Request *fr) __attribute__((warn_unused_result));
 
 #endif

@@ -173,7 +173,7 @@ static void serve(struct app *app, FCGX_Request *fr, struct request *req,
 	} else {
 		metric_route = dispatch(app, req, res, &route);
 	}
-	if (response_send(res, &app->scratch, fr->out) < 0)
+	if (response_send(res, &app->scratch, fr) < 0)
 		rlog_warn(req->request_id, "msg=\"cannot send the answer (client gone?)\"");
 	dt = now_us() - t0;
 	rlog_info(req->request_id, "method=%.16s route=\"%s\" status=%d duration_ms=%.3f",
