@@ -410,6 +410,7 @@ static const char *const explain_params[STMT__COUNT][11] = {
 	[STMT_LISTS_PAGE] = {"ORG", "0", "1000"},
 	[STMT_LISTS_PAGE_TYPE] = {"ORG", "0", "1000", "customer"},
 	[STMT_CACHE_EPOCH_BUMP] = {"ORG"},
+	[STMT_END_BACKEND] = {"0", "2000-01-01 00:00:00+00"},
 };
 
 int admin_explain(struct admin *a, const char *org_id)

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "cache.h"
 #include "config.h"
+#include "inflight.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -22,6 +23,8 @@ struct app {
 	struct ratelimit *limits; /* borrowed: the pool's shared rate limits */
 	struct metrics *metrics;  /* borrowed: the pool's shared counters */
 	struct metrics_slot *slot;
+	struct inflight *inflight; /* borrowed: the pool's writes in flight */
+	int slot_index;           /* this worker's slot, in both tables */
 	struct buf scratch;       /* reused: cache entries, keys */
 	struct cache_stats published; /* what was added to the slot so far */
 	uint64_t published_pg_errors;

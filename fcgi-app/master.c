@@ -30,6 +30,7 @@
 #include "buf.h"
 #include "log.h"
 #include "metrics.h"
+#include "inflight.h"
 #include "ratelimit.h"
 #include "worker.h"
 
@@ -52,6 +53,7 @@ struct master {
 	bool own_unix_socket;
 	struct metrics *metrics;
 	struct ratelimit *limits;
+	struct inflight *inflight;
 	int nslots;
 	struct child *children; /* nslots entries */
 	int backoff_ms;
@@ -194,6 +196,7 @@ static pid_t spawn(struct master *m, bool wait_ready)
 		args.listen_fd = m->listen_fd;
 		args.metrics = m->metrics;
 		args.limits = m->limits;
+		args.inflight = m->inflight;
 		args.slot = slot;
 		args.ready_fd = pfd[1];
 		_exit(worker_run(&args));
@@ -408,8 +411,9 @@ int master_run(struct config *cfg, const char *config_path)
 		goto out;
 	}
 	m.limits = ratelimit_new();
-	if (!m.limits) {
-		log_error("msg=\"cannot map the shared rate limits\"");
+	m.inflight = inflight_new(m.nslots);
+	if (!m.limits || !m.inflight) {
+		log_error("msg=\"cannot map the shared rate limits and writes\"");
 		status = 1;
 		goto out;
 	}
@@ -442,6 +446,7 @@ out:
 	free(m.children);
 	metrics_free(m.metrics);
 	ratelimit_free(m.limits);
+	inflight_free(m.inflight);
 	config_cleanup(&m.cfg);
 	return status;
 }

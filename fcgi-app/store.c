@@ -24,6 +24,7 @@ struct store {
 	char sqlstate[6];
 	uint64_t errors;
 	int64_t retry_at_ms; /* no connection attempt before this */
+	struct store_backend backend; /* of conn */
 	int backoff_ms;
 };
 
@@ -113,6 +114,20 @@ static enum store_status connect_and_prepare(struct store *s)
 			log_error("msg=\"%s\" statement=%s", s->error, stmt_defs[i].name);
 			goto unavailable;
 		}
+		PQclear(r);
+	}
+	{
+		PGresult *r = PQexecPrepared(s->conn, stmt_defs[STMT_BACKEND_START].name,
+					     0, NULL, NULL, NULL, 0);
+
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+			set_error(s, "cannot name the server process", PQresultErrorMessage(r));
+			PQclear(r);
+			goto unavailable;
+		}
+		s->backend.pid = PQbackendPID(s->conn);
+		snprintf(s->backend.start, sizeof(s->backend.start), "%s",
+			 PQgetvalue(r, 0, 0));
 		PQclear(r);
 	}
 	s->backoff_ms = 0;
@@ -472,4 +487,34 @@ enum store_status store_cache_epoch_bump(struct store *s, const char *org_id)
 
 	PQclear(r);
 	return st;
+}
+
+enum store_status store_backend(struct store *s, struct store_backend *out)
+{
+	if (!s->conn && connect_and_prepare(s) != STORE_OK)
+		return STORE_UNAVAILABLE;
+	*out = s->backend;
+	return STORE_OK;
+}
+
+enum store_status store_end_backend(struct store *s, const struct store_backend *b)
+{
+	char pid[16];
+	const char *params[] = {pid, b->start};
+	PGresult *r;
+	enum store_status st;
+	bool gone;
+
+	snprintf(pid, sizeof(pid), "%d", (int)b->pid);
+	st = run(s, STMT_END_BACKEND, params, true, &r);
+	if (st != STORE_OK)
+		return st;
+	gone = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
+	       PQgetvalue(r, 0, 0)[0] == 1; /* binary bool */
+	PQclear(r);
+	if (!gone) {
+		set_error(s, "a server process did not end", "still running after 5 s");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }

@@ -81,6 +81,17 @@ enum store_status store_lists_page(struct store *s, const char *org_id,
 
 enum store_status store_cache_epoch_bump(struct store *s, const char *org_id);
 
+/* Which PostgreSQL server process serves this store: connects if need be. */
+#define STORE_BACKEND_START_LEN 48
+struct store_backend {
+	int32_t pid;
+	char start[STORE_BACKEND_START_LEN]; /* backend_start, as text */
+};
+enum store_status store_backend(struct store *s, struct store_backend *out);
+/* Ends that server process (another store's, gone or not) and waits for
+ * it: once this returns STORE_OK, nothing it was running can commit. */
+enum store_status store_end_backend(struct store *s, const struct store_backend *b);
+
 size_t store_rows_count(const struct store_rows *r);
 void store_rows_contact(const struct store_rows *r, size_t i, struct contact *out);
 void store_rows_list(const struct store_rows *r, size_t i, struct list *out);

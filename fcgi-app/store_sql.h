@@ -26,6 +26,8 @@ enum stmt {
 	STMT_LISTS_PAGE,
 	STMT_LISTS_PAGE_TYPE,
 	STMT_CACHE_EPOCH_BUMP,
+	STMT_BACKEND_START,
+	STMT_END_BACKEND,
 	STMT__COUNT,
 };
 
@@ -83,6 +85,17 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	[STMT_CACHE_EPOCH_BUMP] = {"cache_epoch_bump", 1,
 		"UPDATE organizations SET cache_epoch = cache_epoch + 1 "
 		"WHERE id = $1"},
+	/* This connection's server process, named so that no later process
+	 * with the same pid can be mistaken for it. */
+	[STMT_BACKEND_START] = {"backend_start", 0,
+		"SELECT backend_start::text FROM pg_stat_activity "
+		"WHERE pid = pg_backend_pid()"},
+	/* $1 pid, $2 backend_start: ends that server process, waiting up to
+	 * 5 s for it to go; true when it is gone (or was already). */
+	[STMT_END_BACKEND] = {"end_backend", 2,
+		"SELECT coalesce(bool_and(pg_terminate_backend(pid, 5000)), true) "
+		"FROM pg_stat_activity WHERE pid = $1::integer "
+		"AND backend_start::text = $2"},
 };
 
 #endif

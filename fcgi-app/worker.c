@@ -18,6 +18,7 @@
 #include "request.h"
 #include "response.h"
 #include "router.h"
+#include "writes.h"
 
 static handler_fn *const handlers[ROUTE__COUNT] = {
 	[ROUTE_HEALTHZ] = handle_healthz,
@@ -171,6 +172,7 @@ static void serve(struct app *app, FCGX_Request *fr, struct request *req,
 		rlog_warn(req->request_id, "msg=\"cannot read the request body\"");
 		response_fail(res, API_INVALID_JSON, NULL, "the request body could not be read");
 	} else {
+		writes_settle(app);
 		metric_route = dispatch(app, req, res, &route);
 	}
 	if (response_send(res, &app->scratch, fr) < 0)
@@ -227,6 +229,8 @@ int worker_run(const struct worker_args *args)
 	app.limits = args->limits;
 	app.metrics = args->metrics;
 	app.slot = metrics_slot(args->metrics, args->slot);
+	app.inflight = args->inflight;
+	app.slot_index = args->slot;
 	buf_init(&app.scratch);
 	request_init(&req);
 	response_init(&res);
@@ -239,6 +243,9 @@ int worker_run(const struct worker_args *args)
 	/* Connect early so that the first request does not pay for it; a
 	 * failure here is not fatal (the next request retries). */
 	(void)store_ping(app.store);
+	/* A write of the worker that had this slot (or of another that is
+	 * gone) may have committed unpublished. */
+	writes_settle(&app);
 	if (args->ready_fd >= 0) {
 		if (write(args->ready_fd, "r", 1) < 0)
 			log_warn("msg=\"cannot tell the master we are ready\"");

@@ -3,6 +3,7 @@
 #define CONTACTS_WORKER_H
 
 #include "config.h"
+#include "inflight.h"
 #include "metrics.h"
 #include "ratelimit.h"
 
@@ -11,6 +12,7 @@ struct worker_args {
 	int listen_fd;            /* non-blocking listening socket */
 	struct metrics *metrics;  /* shared counters */
 	struct ratelimit *limits; /* shared rate limits */
+	struct inflight *inflight; /* shared writes in flight */
 	int slot;                 /* this worker's slot in them */
 	int ready_fd;             /* written once the worker accepts; -1: none */
 };

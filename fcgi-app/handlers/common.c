@@ -3,7 +3,6 @@
 #include <strings.h>
 
 #include "handlers.h"
-#include "lease.h"
 #include "log.h"
 
 void respond_store_failure(struct app *app, const struct request *req,
@@ -67,33 +66,4 @@ bool read_page_params(const struct query *q, struct page_params *p,
 	}
 	p->limit = (int)v;
 	return true;
-}
-
-bool invalidate_cache(struct app *app, const struct request *req,
-		      const struct principal *who, struct response *res)
-{
-	enum store_status st;
-
-	if (cache_configured(app->cache) &&
-	    cache_invalidate(app->cache, who->key.org_id) == 0)
-		return true;
-	/* Redis did not take the new generation (or there is no cache now
-	 * and there may be one later): retire every entry of the
-	 * organization through the epoch in PostgreSQL instead. */
-	st = store_cache_epoch_bump(app->store, who->key.org_id);
-	if (st == STORE_OK) {
-		/* Workers that read the old epoch before the bump trust it
-		 * until their lease of the key ends; answer after that, so
-		 * that no read which starts later uses it (docs/caching.md).
-		 * Without a cache here nothing reads the epoch meanwhile. */
-		auth_forget_org(app->auth, who->key.org_id);
-		if (cache_configured(app->cache))
-			lease_wait(app->cfg->auth_cache_ms);
-		return true;
-	}
-	rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=\"%s\"",
-		   store_error(app->store));
-	response_fail(res, API_UNAVAILABLE, NULL,
-		      "the change was saved but could not be published yet, try again shortly");
-	return false;
 }

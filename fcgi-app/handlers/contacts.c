@@ -6,6 +6,7 @@
 
 #include "codec.h"
 #include "handlers.h"
+#include "writes.h"
 #include "log.h"
 #include "validate.h"
 
@@ -155,9 +156,10 @@ void handle_contacts_post(struct app *app, const struct request *req,
 			  const struct principal *who, struct response *res)
 {
 	struct contact_input in;
-	struct upsert_result up;
+	struct upsert_result up = {0};
 	struct apierr err;
 	enum store_status st;
+	uint64_t note;
 
 	if (!require_json_body(req, res))
 		return;
@@ -165,18 +167,34 @@ void handle_contacts_post(struct app *app, const struct request *req,
 		response_error(res, &err);
 		return;
 	}
+	note = writes_begin(app, who->key.org_id);
+	if (!note) {
+		response_fail(res, API_UNAVAILABLE, NULL,
+			      "the database is unavailable, try again shortly");
+		goto out;
+	}
 	st = store_contact_upsert(app->store, who->key.org_id, &in, &up);
-	if (st != STORE_OK) {
+	if (st == STORE_UNAVAILABLE) {
+		/* The outcome is unknown: the note stays, to be settled. */
 		respond_store_failure(app, req, res, st);
 		goto out;
 	}
-	if (up.unknown_lists) {
-		response_fail(res, API_UNKNOWN_LIST, "addToLists",
-			      "unknown list ids: %s", up.unknown_lists);
+	if (st != STORE_OK || up.unknown_lists) {
+		writes_abandon(app, note);
+		if (st != STORE_OK)
+			respond_store_failure(app, req, res, st);
+		else
+			response_fail(res, API_UNKNOWN_LIST, "addToLists",
+				      "unknown list ids: %s", up.unknown_lists);
 		goto out;
 	}
-	if (!invalidate_cache(app, req, who, res))
+	if (writes_publish(app, who->key.org_id, note) < 0) {
+		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=\"%s\"",
+			   store_error(app->store));
+		response_fail(res, API_UNAVAILABLE, NULL,
+			      "the change was saved but could not be published yet, try again shortly");
 		goto out;
+	}
 	buf_puts(&res->body, "{\"contact\":");
 	codec_contact(&res->body, &up.contact);
 	buf_printf(&res->body, ",\"action\":\"%s\",\"listsUpdated\":%d}",

@@ -45,10 +45,5 @@ bool read_page_params(const struct query *q, struct page_params *p,
 bool parse_query(const struct request *req, struct query *q,
 		 struct response *res);
 
-/* After a committed write: make every cached read of the organization
- * unreachable.  False: answered 503 (the write is committed, but its
- * visibility through the cache could not be guaranteed). */
-bool invalidate_cache(struct app *app, const struct request *req,
-		      const struct principal *who, struct response *res);
 
 #endif

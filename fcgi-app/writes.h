@@ -1,0 +1,39 @@
+/* writes.h - a write's life around its statement: note it, then publish it
+ * to the cache; and settle the writes whose outcome was lost.
+ *
+ *   writes_begin()    notes the organization and the server process that
+ *                     will run the write (inflight.h)
+ *   (the statement)
+ *   writes_publish()  committed: retire the organization's cached answers
+ *                     (INCR its generation, else bump its epoch and wait
+ *                     out the key leases), then drop the note
+ *   writes_abandon()  rolled back: drop the note
+ *   (connection lost) keep the note: writes_settle() takes it up
+ *
+ * docs/caching.md has the argument.
+ */
+#ifndef CONTACTS_WRITES_H
+#define CONTACTS_WRITES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+
+/* Before a write of org_id.  Returns the note's seq (> 0), or 0 when the
+ * write must not run now: the store is unreachable, or an earlier write of
+ * this worker is not settled yet (the caller answers 503). */
+uint64_t writes_begin(struct app *app, const char *org_id);
+/* After the write committed.  0, or -1 when the cache could not be told
+ * (the note stays; the caller answers 503: the write is saved but not
+ * published yet). */
+int writes_publish(struct app *app, const char *org_id, uint64_t note)
+	__attribute__((warn_unused_result));
+/* The statement did not commit (it failed, or refused the input). */
+void writes_abandon(struct app *app, uint64_t note);
+
+/* Takes up notes left behind: this worker's, and those of workers that
+ * are gone.  Cheap when there are none. */
+void writes_settle(struct app *app);
+
+#endif
