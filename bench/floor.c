@@ -7,13 +7,20 @@
  * file, all others the second.  No parsing, no allocation per request:
  * whatever the service does above this is its own cost.
  *
- *   floor LISTEN NPROC EMAIL_ANSWER PAGE_ANSWER
+ * With REDIS (host:port), a request whose QUERY_STRING holds "via=redis"
+ * is answered with the bytes of the Redis key floor:email or floor:page
+ * instead, one GET each time (the caller stores the same answers there):
+ * the floor of any design that reads a shared cache on every request.
+ *
+ *   floor LISTEN NPROC EMAIL_ANSWER PAGE_ANSWER [REDIS]
  *
  * LISTEN is a unix socket path or ":port" (FCGX_OpenSocket's syntax).
  * SIGTERM to the parent stops the children too.
  */
 #include <fcgiapp.h>
+#include <hiredis/hiredis.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +49,28 @@ static int load(const char *path, struct answer *a)
 	return 0;
 }
 
-static void serve(int sock, const struct answer *email, const struct answer *page)
+static redisContext *redis_connect(const char *addr)
 {
+	char host[256];
+	const char *colon = addr ? strrchr(addr, ':') : NULL;
+	redisContext *c;
+
+	if (!colon || (size_t)(colon - addr) >= sizeof(host))
+		return NULL;
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	c = redisConnect(host, atoi(colon + 1));
+	if (!c || c->err) {
+		fprintf(stderr, "floor: cannot connect to redis at %s\n", addr);
+		_exit(1);
+	}
+	return c;
+}
+
+static void serve(int sock, const struct answer *email, const struct answer *page,
+		  const char *redis)
+{
+	redisContext *rc = redis ? redis_connect(redis) : NULL;
 	FCGX_Request r;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -51,9 +78,20 @@ static void serve(int sock, const struct answer *email, const struct answer *pag
 		_exit(1);
 	while (FCGX_Accept_r(&r) >= 0) {
 		const char *qs = FCGX_GetParam("QUERY_STRING", r.envp);
-		const struct answer *a = qs && strstr(qs, "email=") ? email : page;
+		bool by_email = qs && strstr(qs, "email=");
+		const struct answer *a = by_email ? email : page;
 
-		FCGX_PutStr(a->data, a->len, r.out);
+		if (rc && qs && strstr(qs, "via=redis")) {
+			redisReply *rep = redisCommand(rc, "GET %s", by_email ? "floor:email"
+									      : "floor:page");
+
+			if (!rep || rep->type != REDIS_REPLY_STRING)
+				_exit(1);
+			FCGX_PutStr(rep->str, (int)rep->len, r.out);
+			freeReplyObject(rep);
+		} else {
+			FCGX_PutStr(a->data, a->len, r.out);
+		}
 		FCGX_Finish_r(&r);
 	}
 	_exit(0);
@@ -65,8 +103,9 @@ int main(int argc, char **argv)
 	int n, sock;
 	pid_t *kids;
 
-	if (argc != 5 || (n = atoi(argv[2])) < 1) {
-		fprintf(stderr, "usage: %s LISTEN NPROC EMAIL_ANSWER PAGE_ANSWER\n", argv[0]);
+	if ((argc != 5 && argc != 6) || (n = atoi(argv[2])) < 1) {
+		fprintf(stderr, "usage: %s LISTEN NPROC EMAIL_ANSWER PAGE_ANSWER [REDIS]\n",
+			argv[0]);
 		return 2;
 	}
 	if (load(argv[3], &email) < 0 || load(argv[4], &page) < 0)
@@ -79,7 +118,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		kids[i] = fork();
 		if (kids[i] == 0)
-			serve(sock, &email, &page);
+			serve(sock, &email, &page, argc == 6 ? argv[5] : NULL);
 		if (kids[i] < 0) {
 			perror("fork");
 			return 1;

@@ -7,6 +7,9 @@
 dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 
 local mode = os.getenv("BENCH_MODE") or "email"
+-- BENCH_QS: more query parameters (the floor's "via=redis")
+local extra = os.getenv("BENCH_QS")
+extra = (extra and extra ~= "") and ("&" .. extra) or ""
 local count
 
 function init(args)
@@ -27,5 +30,5 @@ function request()
    else
       path = "/contacts?offset=" .. (v * 1000) .. "&limit=1000"
    end
-   return wrk.format("GET", path)
+   return wrk.format("GET", path .. extra)
 end
