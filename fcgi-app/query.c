@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "validate.h"
+
+#include "validate.h"
+
 static int hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -67,8 +71,9 @@ static int parse_pair(struct query *q, const char *src, size_t n, size_t *pos)
 	if (got < 0)
 		return -1;
 	/* A name is a C string: an encoded NUL in it would make "a%00b" look
-	 * like "a" to every reader, so such a string is malformed. */
-	if (memchr(name, '\0', (size_t)got))
+	 * like "a" to every reader, so such a string is malformed; so is one
+	 * that is not UTF-8 text. */
+	if (memchr(name, '\0', (size_t)got) || !utf8_valid(name, (size_t)got))
 		return -1;
 	*pos += (size_t)got + 1;
 	p->name = name;
@@ -76,7 +81,10 @@ static int parse_pair(struct query *q, const char *src, size_t n, size_t *pos)
 		char *value = q->buf + *pos;
 
 		got = decode(eq + 1, n - name_n - 1, value);
-		if (got < 0)
+		/* Values are text as well, whichever parameter (known or not)
+		 * they belong to: no NUL, valid UTF-8. */
+		if (got < 0 || memchr(value, '\0', (size_t)got) ||
+		    !utf8_valid(value, (size_t)got))
 			return -1;
 		*pos += (size_t)got + 1;
 		p->value = value;

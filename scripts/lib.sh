@@ -14,6 +14,11 @@
 #   REDIS_PORT   Redis, on 127.0.0.1                 (63799)
 #   WORKERS      FastCGI worker processes            (4)
 #   NO_INSTALL   1: do not install missing packages  (unset)
+#   BIN_DIR      where contacts-fcgi and contactsctl are (<repo>/fcgi-app;
+#                scripts/test --sanitize points it at a sanitizer build)
+#   APP_WRAPPER  a command the pool runs under, e.g. valgrind and its
+#                options (scripts/valgrind); APP_COMM is then the pool's
+#                process name (e.g. memcheck-amd64-)
 #
 # Layout of $RUN_DIR:
 #   pg/ pg.log pgsock/          PostgreSQL cluster, log, unix socket
@@ -25,6 +30,8 @@
 #   api-key org-id              the development organization and its key
 
 REPO=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+BIN_DIR=${BIN_DIR:-$REPO/fcgi-app}
+APP_COMM=${APP_COMM:-contacts-fcgi}
 PROG=$(basename -- "$0")
 
 RUN_DIR=${RUN_DIR:-$REPO/run}
@@ -168,6 +175,21 @@ build() {
 	fi
 	step "make"
 	make -j"$(nproc 2>/dev/null || echo 2)"
+}
+
+# A port is taken when something accepts a connection on it.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port FIRST: FIRST, or the next port after it that is free.
+free_port() {
+	local p
+	for ((p = $1; p < $1 + 100; p++)); do
+		if ! port_taken "$p"; then
+			printf '%s\n' "$p"
+			return 0
+		fi
+	done
+	die "no free port in $1-$(($1 + 99))"
 }
 
 # --------------------------------------------------------------------------
@@ -516,18 +538,18 @@ EOF
 }
 
 ctl() {
-	"$REPO/fcgi-app/contactsctl" -c "$APP_CONF" "$@"
+	"$BIN_DIR/contactsctl" -c "$APP_CONF" "$@"
 }
 
 app_start() {
 	local pid i
 	write_app_config
-	"$REPO/fcgi-app/contacts-fcgi" -c "$APP_CONF" --check-config >/dev/null ||
+	"$BIN_DIR/contacts-fcgi" -c "$APP_CONF" --check-config >/dev/null ||
 		die "contacts-fcgi --check-config failed on $APP_CONF"
 	step "migrate"
 	ctl migrate
-	if pid=$(pid_of "$APP_PID" contacts-fcgi); then
-		if [ "$REPO/fcgi-app/contacts-fcgi" -nt "$APP_PID" ]; then
+	if pid=$(pid_of "$APP_PID" "$APP_COMM"); then
+		if [ "$BIN_DIR/contacts-fcgi" -nt "$APP_PID" ]; then
 			say "contacts-fcgi: rebuilt since it started: restarting it"
 			app_stop
 		else
@@ -537,11 +559,12 @@ app_start() {
 	fi
 	rm -f "$APP_PID"
 	step "contacts-fcgi: starting $WORKERS workers on $APP_SOCK"
-	setsid "$REPO/fcgi-app/contacts-fcgi" -c "$APP_CONF" \
+	# shellcheck disable=SC2086 # APP_WRAPPER is a command and its words
+	setsid ${APP_WRAPPER:-} "$BIN_DIR/contacts-fcgi" -c "$APP_CONF" \
 		</dev/null >>"$APP_LOG" 2>&1 &
 	pid=$!
 	for ((i = 0; i < 100; i++)); do
-		if pid_of "$APP_PID" contacts-fcgi >/dev/null && [ -S "$APP_SOCK" ]; then
+		if pid_of "$APP_PID" "$APP_COMM" >/dev/null && [ -S "$APP_SOCK" ]; then
 			return 0
 		fi
 		if ! running "$pid"; then
@@ -555,11 +578,11 @@ app_start() {
 
 app_stop() {
 	local pid rc=0
-	if pid=$(pid_of "$APP_PID" contacts-fcgi); then
+	if pid=$(pid_of "$APP_PID" "$APP_COMM"); then
 		step "contacts-fcgi: stopping (pid $pid)"
 		# shutdown_timeout (10 s) for the requests in hand, and some slack
 		# shellcheck disable=SC2046
-		stop_pids contacts-fcgi TERM 20 "$pid" $(children_of "$pid") || rc=1
+		stop_pids "$APP_COMM" TERM 20 "$pid" $(children_of "$pid") || rc=1
 	fi
 	rm -f "$APP_PID"
 	return "$rc"
@@ -690,8 +713,8 @@ ensure_api_key() {
 
 # Starts every part that is not running.  The binaries must be built.
 stack_up() {
-	if [ ! -x "$REPO/fcgi-app/contacts-fcgi" ] || [ ! -x "$REPO/fcgi-app/contactsctl" ]; then
-		die "fcgi-app/contacts-fcgi and contactsctl are not built"
+	if [ ! -x "$BIN_DIR/contacts-fcgi" ] || [ ! -x "$BIN_DIR/contactsctl" ]; then
+		die "$BIN_DIR/contacts-fcgi and contactsctl are not built"
 	fi
 	pg_start
 	pg_provision
