@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,7 @@
 
 #define BACKOFF_MIN_MS 100
 /* One read of a reply: hiredis reads 16 KiB at a time, which makes a page
- * of 1000 contacts (~300 KB) about twenty reads. */
+ * of 1000 contacts (~300 KB) about twenty reads, and copies it twice. */
 #define READ_CHUNK (256 * 1024)
 #define BACKOFF_MAX_MS 2000
 
@@ -24,7 +23,6 @@ struct cache {
 	int timeout_ms;
 	int ttl_s;
 	redisContext *ctx;
-	char *rbuf; /* READ_CHUNK bytes, for command_read() */
 	int64_t retry_at_ms;
 	int backoff_ms;
 	struct cache_stats stats;
@@ -62,7 +60,6 @@ void cache_free(struct cache *c)
 		return;
 	if (c->ctx)
 		redisFree(c->ctx);
-	free(c->rbuf);
 	free(c->host);
 	free(c);
 }
@@ -125,46 +122,115 @@ static bool ready(struct cache *c)
 	return true;
 }
 
-/* Sends one command and reads its reply in reads of up to READ_CHUNK
- * bytes, through hiredis's reader.  NULL on failure (the context's errstr
- * says why, or the caller's "unexpected reply"). */
-static redisReply *command_read(struct cache *c, const char *fmt, ...)
+/* "$<n>\r\n<n bytes>\r\n" or "$-1\r\n" at p[0..len): the bytes used, 0
+ * when more are needed, -1 when it is something else.  *off and *n give
+ * the bytes (*n = -1 for nil). */
+static long parse_bulk(const char *p, size_t len, size_t *off, long long *n)
+{
+	size_t i = 1;
+	long long v = 0;
+	bool neg = false;
+
+	if (len < 1)
+		return 0;
+	if (p[0] != '$')
+		return -1;
+	if (i < len && p[i] == '-') {
+		neg = true;
+		i++;
+	}
+	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+		if (v > 1000000000LL)
+			return -1; /* Redis strings are at most 512 MB */
+		v = v * 10 + (p[i] - '0');
+	}
+	if (i + 2 > len)
+		return 0;
+	if (p[i] != '\r' || p[i + 1] != '\n' || (neg && v != 1))
+		return -1;
+	i += 2;
+	if (neg) {
+		*n = -1;
+		return (long)i;
+	}
+	if (i + (size_t)v + 2 > len)
+		return 0;
+	if (p[i + v] != '\r' || p[i + v + 1] != '\n')
+		return -1;
+	*off = i;
+	*n = v;
+	return (long)(i + (size_t)v + 2);
+}
+
+/* MGET of two keys, its reply read straight into out (after what it
+ * holds), which saves the copies hiredis's reader would make of a page.
+ * On success el[] locate the two values in out (n = -1: nil) and out->len
+ * is back where it was; the caller uses them before appending anything.
+ * The context is used only for its socket: no reply is left pending in
+ * hiredis's reader.  -1 on failure (the context's errstr says why). */
+struct span {
+	size_t off;
+	long long n;
+};
+
+static int mget2(struct cache *c, const char *k1, const char *k2, struct buf *out,
+		 struct span el[2])
 {
 	redisContext *ctx = c->ctx;
-	void *reply = NULL;
-	int done = 0;
-	va_list ap;
+	char cmd[CACHE_KEY_MAX + 128];
+	size_t base = out->len, sent = 0;
+	int len = snprintf(cmd, sizeof(cmd), "*3\r\n$4\r\nMGET\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
+			   strlen(k1), k1, strlen(k2), k2);
 
-	va_start(ap, fmt);
-	if (redisvAppendCommand(ctx, fmt, ap) != REDIS_OK) {
-		va_end(ap);
-		return NULL;
+	if (len < 0 || (size_t)len >= sizeof(cmd))
+		return -1;
+	while (sent < (size_t)len) {
+		ssize_t w = write(ctx->fd, cmd + sent, (size_t)len - sent);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(ctx->errstr, sizeof(ctx->errstr), "%s", strerror(errno));
+			return -1;
+		}
+		sent += (size_t)w;
 	}
-	va_end(ap);
-	do {
-		if (redisBufferWrite(ctx, &done) != REDIS_OK)
-			return NULL;
-	} while (!done);
-	if (!c->rbuf)
-		c->rbuf = xmalloc(READ_CHUNK);
 	for (;;) {
+		const char *p = out->data ? out->data + base : "";
+		size_t have = out->len - base;
+		long u1 = 0, u2 = 0;
 		ssize_t n;
 
-		if (redisReaderGetReply(ctx->reader, &reply) != REDIS_OK)
-			return NULL;
-		if (reply)
-			return reply;
+		if (have >= 4 && memcmp(p, "*2\r\n", 4) == 0) {
+			u1 = parse_bulk(p + 4, have - 4, &el[0].off, &el[0].n);
+			if (u1 > 0)
+				u2 = parse_bulk(p + 4 + u1, have - 4 - (size_t)u1, &el[1].off,
+						&el[1].n);
+			if (u1 > 0 && u2 > 0) {
+				el[0].off += base + 4;
+				el[1].off += base + 4 + (size_t)u1;
+				out->len = base;
+				return 0;
+			}
+		}
+		if (u1 < 0 || u2 < 0 || (have >= 4 && memcmp(p, "*2\r\n", 4) != 0) ||
+		    (have > 0 && p[0] != '*')) {
+			snprintf(ctx->errstr, sizeof(ctx->errstr), "unexpected reply");
+			out->len = base;
+			return -1;
+		}
+		buf_reserve(out, READ_CHUNK);
 		/* SO_RCVTIMEO (redis_timeout_ms) bounds the wait */
-		n = read(ctx->fd, c->rbuf, READ_CHUNK);
+		n = read(ctx->fd, out->data + out->len, READ_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			snprintf(ctx->errstr, sizeof(ctx->errstr), "%s",
 				 n == 0 ? "connection closed" : strerror(errno));
-			return NULL;
+			out->len = base;
+			return -1;
 		}
-		if (redisReaderFeed(ctx->reader, c->rbuf, (size_t)n) != REDIS_OK)
-			return NULL;
+		out->len += (size_t)n;
 	}
 }
 
@@ -181,48 +247,48 @@ enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
 			    struct cache_ticket *ticket)
 {
 	char gkey[64], ekey[CACHE_KEY_MAX];
-	const redisReply *g, *v;
-	redisReply *r;
-	size_t glen;
-	enum cache_result res = CACHE_MISS;
+	struct span el[2];
+	size_t base = out->len, glen;
+	const char *v;
 
 	ticket->valid = false;
 	if (!ready(c))
 		return CACHE_OFF;
 	snprintf(gkey, sizeof(gkey), "g:%s", org);
 	entry_key(ekey, sizeof(ekey), org, epoch, what);
-	r = command_read(c, "MGET %s %s", gkey, ekey);
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    (r->element[0]->type != REDIS_REPLY_STRING &&
-	     r->element[0]->type != REDIS_REPLY_NIL) ||
-	    r->element[0]->len >= sizeof(ticket->generation)) {
-		if (r)
-			freeReplyObject(r);
+	if (mget2(c, gkey, ekey, out, el) < 0 ||
+	    el[0].n >= (long long)sizeof(ticket->generation)) {
+		out->len = base;
+		if (out->data)
+			out->data[base] = '\0';
 		fail(c, "get");
 		return CACHE_ERROR;
 	}
-	g = r->element[0];
-	v = r->element[1];
-	if (g->type == REDIS_REPLY_STRING) {
-		memcpy(ticket->generation, g->str, g->len);
-		ticket->generation[g->len] = '\0';
+	if (el[0].n >= 0) {
+		memcpy(ticket->generation, out->data + el[0].off, (size_t)el[0].n);
+		ticket->generation[el[0].n] = '\0';
 	} else {
 		strcpy(ticket->generation, "0"); /* never written to */
 	}
 	ticket->valid = true;
 	glen = strlen(ticket->generation);
-	/* A hit is an entry tagged with the generation read now. */
-	if (v->type == REDIS_REPLY_STRING && v->len > glen &&
-	    memcmp(v->str, ticket->generation, glen) == 0 && v->str[glen] == ':') {
-		buf_append(out, v->str + glen + 1, v->len - glen - 1);
-		res = CACHE_HIT;
-	}
-	if (res == CACHE_HIT)
+	v = el[1].n >= 0 ? out->data + el[1].off : NULL;
+	/* A hit is an entry tagged with the generation read now: its bytes
+	 * after the tag move down to where out ended. */
+	if (v && el[1].n > (long long)glen && memcmp(v, ticket->generation, glen) == 0 &&
+	    v[glen] == ':') {
+		size_t n = (size_t)el[1].n - glen - 1;
+
+		memmove(out->data + base, v + glen + 1, n);
+		out->len = base + n;
+		out->data[out->len] = '\0';
 		c->stats.hits++;
-	else
-		c->stats.misses++;
-	freeReplyObject(r);
-	return res;
+		return CACHE_HIT;
+	}
+	if (out->data)
+		out->data[base] = '\0';
+	c->stats.misses++;
+	return CACHE_MISS;
 }
 
 void cache_put(struct cache *c, const char *org, int64_t epoch,
