@@ -399,16 +399,28 @@ int admin_key_limit(struct admin *a, const char *key_id, const char *rate_limit,
 }
 
 /* Sample parameters for EXPLAIN: shapes like the service's, no real data. */
-static const char *const explain_params[STMT__COUNT][11] = {
+static const char *const explain_params[STMT__COUNT][STMT_MAX_PARAMS] = {
 	[STMT_KEY_LOOKUP] = {"AAAAAAAAA"},
 	[STMT_CONTACT_BY_EMAIL] = {"ORG", "ann@example.com"},
-	[STMT_CONTACTS_BY_POS] = {"ORG", "990000", "1000"},
-	[STMT_CONTACTS_LIVE] = {"ORG", "990000", "1000"},
+	[STMT_CONTACT_BY_ID] = {"ORG", "AAAAAAAAA"},
+	[STMT_CONTACTS_PAGE] = {"ORG", "990000", "1000", "false"},
 	[STMT_CONTACT_UPSERT] = {"ORG", "AAAAAAAAA", "ann@example.com", "ann@example.com",
-				 "0", NULL, NULL, NULL, NULL, NULL, "{}"},
+				 "0", NULL, NULL, NULL, NULL, NULL, "{}", "{}", NULL},
+	[STMT_CONTACT_PATCH] = {"ORG", "AAAAAAAAA", "2", NULL, NULL, NULL, "Ann",
+				NULL, NULL, NULL, NULL, "{}", "{}", NULL},
+	[STMT_CONTACT_DELETE] = {"ORG", "AAAAAAAAA", NULL},
+	[STMT_CONTACT_ERASE] = {"ORG", "AAAAAAAAA", NULL, "false"},
+	[STMT_SUPPRESSION_LIFT] = {"ORG", "ann@example.com"},
 	[STMT_LIST_CREATE] = {"AAAAAAAAA", "ORG", "name", "customer"},
+	[STMT_LIST_BY_ID] = {"ORG", "AAAAAAAAA"},
+	[STMT_LIST_PATCH] = {"ORG", "AAAAAAAAA", "name", NULL},
+	[STMT_LIST_DELETE] = {"ORG", "AAAAAAAAA"},
 	[STMT_LISTS_PAGE] = {"ORG", "0", "1000"},
 	[STMT_LISTS_PAGE_TYPE] = {"ORG", "0", "1000", "customer"},
+	[STMT_LIST_MEMBERS_PAGE] = {"ORG", "AAAAAAAAA", "90000", "1000", "false"},
+	[STMT_FIELD_CREATE] = {"ORG", "tier", "string"},
+	[STMT_FIELDS_LIST] = {"ORG"},
+	[STMT_FIELD_DELETE] = {"ORG", "tier"},
 	[STMT_CACHE_EPOCH_BUMP] = {"ORG"},
 	[STMT_END_BACKEND] = {"0", "2000-01-01 00:00:00+00"},
 };
@@ -424,7 +436,7 @@ int admin_explain(struct admin *a, const char *org_id)
 	    exec_ok(a, "explain", "SET LOCAL enable_seqscan = off") < 0)
 		return -1;
 	for (int i = 0; i < STMT__COUNT; i++) {
-		const char *params[11];
+		const char *params[STMT_MAX_PARAMS];
 		struct buf sql;
 		PGresult *r;
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void oom(size_t n)
+static __attribute__((noreturn)) void oom(size_t n)
 {
 	/* No allocation here: we are out of memory. */
 	fprintf(stderr, "level=error msg=\"out of memory\" bytes=%zu\n", n);
@@ -129,4 +129,9 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(b, fmt, ap);
 	va_end(ap);
+}
+
+void xoom(void)
+{
+	oom(0);
 }

@@ -15,6 +15,8 @@ void *xmalloc(size_t n) __attribute__((malloc, returns_nonnull));
 void *xcalloc(size_t n, size_t size) __attribute__((malloc, returns_nonnull));
 void *xrealloc(void *p, size_t n) __attribute__((returns_nonnull));
 char *xstrdup(const char *s) __attribute__((malloc, returns_nonnull));
+/* For an allocation made elsewhere (a library) that failed: the same end. */
+void xoom(void) __attribute__((noreturn));
 
 struct buf {
 	char *data; /* owned; NUL-terminated whenever cap > 0 */

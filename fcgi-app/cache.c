@@ -330,6 +330,61 @@ int cache_invalidate(struct cache *c, const char *org)
 	return 0;
 }
 
+/* Keys per SCAN step: small steps keep each call within the timeout. */
+#define PURGE_STEP 1000
+
+int cache_purge(struct cache *c, const char *org)
+{
+	char pattern[64], cursor[32] = "0";
+	redisReply *r;
+
+	if (!ready(c))
+		return -1;
+	snprintf(pattern, sizeof(pattern), "c3:%s:*", org);
+	do {
+		redisReply *keys;
+
+		r = redisCommand(c->ctx, "SCAN %s MATCH %s COUNT %d", cursor, pattern,
+				 PURGE_STEP);
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY ||
+		    r->element[0]->len >= sizeof(cursor))
+			goto fail;
+		memcpy(cursor, r->element[0]->str, r->element[0]->len);
+		cursor[r->element[0]->len] = '\0';
+		keys = r->element[1];
+		if (keys->elements > 0) {
+			const char **argv = xmalloc((keys->elements + 1) * sizeof(*argv));
+			size_t *lens = xmalloc((keys->elements + 1) * sizeof(*lens));
+			redisReply *d;
+
+			argv[0] = "UNLINK";
+			lens[0] = 6;
+			for (size_t i = 0; i < keys->elements; i++) {
+				argv[i + 1] = keys->element[i]->str;
+				lens[i + 1] = keys->element[i]->len;
+			}
+			d = redisCommandArgv(c->ctx, (int)keys->elements + 1, argv, lens);
+			free(argv);
+			free(lens);
+			if (!d || d->type != REDIS_REPLY_INTEGER) {
+				if (d)
+					freeReplyObject(d);
+				goto fail;
+			}
+			freeReplyObject(d);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	return 0;
+fail:
+	if (r)
+		freeReplyObject(r);
+	fail(c, "purge");
+	return -1;
+}
+
 int cache_ping(struct cache *c)
 {
 	redisReply *r;

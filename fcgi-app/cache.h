@@ -64,6 +64,11 @@ void cache_put(struct cache *c, const char *org, int64_t epoch,
  * not be told (the caller must then bump the epoch in PostgreSQL). */
 int cache_invalidate(struct cache *c, const char *org)
 	__attribute__((warn_unused_result));
+/* Removes every entry of the organization, under any epoch (SCAN and
+ * UNLINK): after an erasure nothing of the contact may stay in Redis.
+ * 0, or -1 when Redis failed on the way. */
+int cache_purge(struct cache *c, const char *org)
+	__attribute__((warn_unused_result));
 /* 0 when Redis answers PING now. */
 int cache_ping(struct cache *c);
 

@@ -120,6 +120,24 @@ void codec_contact(struct buf *out, const struct contact *c)
 	put_optional_time(out, c->has_deleted_at, c->deleted_at);
 	put_key(out, "last_action", false);
 	json_put_nullable(out, c->last_action);
+	/* PostgreSQL's own text of a jsonb object: valid JSON as it is. */
+	put_key(out, "fields", false);
+	if (c->fields && c->fields_len)
+		buf_append(out, c->fields, c->fields_len);
+	else
+		buf_append(out, "{}", 2);
+	buf_putc(out, '}');
+}
+
+void codec_field(struct buf *out, const struct field_def *f)
+{
+	buf_putc(out, '{');
+	put_key(out, "name", true);
+	json_put_nullable(out, f->name);
+	put_key(out, "type", false);
+	json_put_nullable(out, f->type);
+	put_key(out, "created_at", false);
+	put_time(out, f->created_at);
 	buf_putc(out, '}');
 }
 
@@ -225,7 +243,9 @@ static int parse_object(const char *body, size_t len, json_t **root,
 		return apierr_set(err, API_INVALID_JSON, NULL,
 				  "request body is nested deeper than %d levels",
 				  CODEC_MAX_DEPTH);
-	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* \u0000 is accepted by the parser and refused, with the field's
+	 * name, where a value is read (get_text and the like). */
+	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (!doc)
 		return apierr_set(err, API_INVALID_JSON, NULL,
 				  "request body is not valid JSON: %s (at character %d)",
@@ -239,7 +259,8 @@ static int parse_object(const char *body, size_t len, json_t **root,
 	return 0;
 }
 
-/* A string of at most max characters, or null.  Borrowed into *out. */
+/* A string of at most max characters, or null.  Borrowed into *out.
+ * PostgreSQL text holds no NUL, so a value with one is refused here. */
 static int get_text(json_t *v, const char *field, size_t max, bool nullable,
 		    const char **out, struct apierr *err)
 {
@@ -256,6 +277,9 @@ static int get_text(json_t *v, const char *field, size_t max, bool nullable,
 				  nullable ? " or null" : "");
 	s = json_string_value(v);
 	len = json_string_length(v);
+	if (memchr(s, '\0', len))
+		return apierr_set(err, API_INVALID_FIELD, field,
+				  "%s must not contain NUL characters", field);
 	if (utf8_length(s, len) > max)
 		return apierr_set(err, API_INVALID_FIELD, field,
 				  "%s must be at most %zu characters", field, max);
@@ -263,14 +287,26 @@ static int get_text(json_t *v, const char *field, size_t max, bool nullable,
 	return 0;
 }
 
-static int get_type(json_t *v, const char **out, struct apierr *err)
+static bool is_one_of(json_t *v, const char *const *allowed)
 {
 	const char *s = json_string_value(v);
 
-	if (!s || (strcmp(s, "customer") != 0 && strcmp(s, "employee") != 0))
+	if (!s || strlen(s) != json_string_length(v))
+		return false;
+	for (size_t i = 0; allowed[i]; i++)
+		if (strcmp(s, allowed[i]) == 0)
+			return true;
+	return false;
+}
+
+static int get_type(json_t *v, const char **out, struct apierr *err)
+{
+	static const char *const types[] = {"customer", "employee", NULL};
+
+	if (!is_one_of(v, types))
 		return apierr_set(err, API_INVALID_FIELD, "type",
 				  "type must be \"customer\" or \"employee\"");
-	*out = s;
+	*out = json_string_value(v);
 	return 0;
 }
 
@@ -285,41 +321,151 @@ static const struct {
 	{"company", FIELD_COMPANY, 255},
 };
 
-static int check_known_keys(json_t *root, const char *const *known,
+#define CUSTOM_PREFIX "field_"
+#define CUSTOM_PREFIX_LEN (sizeof(CUSTOM_PREFIX) - 1)
+
+static bool known_key(const char *key, const char *const *known, bool custom)
+{
+	if (custom && strncmp(key, CUSTOM_PREFIX, CUSTOM_PREFIX_LEN) == 0)
+		return true;
+	for (size_t i = 0; known[i]; i++)
+		if (strcmp(key, known[i]) == 0)
+			return true;
+	return false;
+}
+
+static int check_known_keys(json_t *root, const char *const *known, bool custom,
 			    struct apierr *err)
 {
 	const char *key;
 	json_t *v;
 
 	json_object_foreach(root, key, v) {
-		bool ok = false;
-
-		for (size_t i = 0; known[i]; i++)
-			if (strcmp(key, known[i]) == 0)
-				ok = true;
-		if (!ok)
+		if (!known_key(key, known, custom))
 			return apierr_set(err, API_UNKNOWN_FIELD, key,
 					  "unknown field \"%.64s\"", key);
 	}
 	return 0;
 }
 
-static int parse_contact_fields(json_t *root, struct contact_input *in,
-				struct apierr *err)
+bool codec_field_name_valid(const char *s, size_t len)
 {
-	static const char *const known[] = {"email", "eid", "name", "phone",
-					    "company", "type", "addToLists", NULL};
-	const char **targets[] = {&in->eid, &in->name, &in->phone, &in->company};
-	json_t *v, *item;
+	if (len == 0 || len > FIELD_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* An array of list ids (strings) into ids; at most CONTACT_MAX_LISTS. */
+static int get_list_ids(json_t *v, const char *field, const char **ids,
+			size_t *n, struct apierr *err)
+{
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(v))
+		return apierr_set(err, API_INVALID_FIELD, field,
+				  "%s must be an array of list ids", field);
+	if (json_array_size(v) > CONTACT_MAX_LISTS)
+		return apierr_set(err, API_INVALID_FIELD, field,
+				  "%s holds at most %d list ids", field,
+				  CONTACT_MAX_LISTS);
+	json_array_foreach(v, i, item) {
+		if (!json_is_string(item) ||
+		    strlen(json_string_value(item)) != json_string_length(item))
+			return apierr_set(err, API_INVALID_FIELD, field,
+					  "%s must hold only strings", field);
+		ids[(*n)++] = json_string_value(item);
+	}
+	return 0;
+}
+
+/* One custom field value, as the body spelled it, into values/spelling. */
+static int put_custom(json_t *values, json_t *spelling, const char *name,
+		      const char *spelled, json_t *v, struct apierr *err)
+{
+	if (!codec_field_name_valid(name, strlen(name)))
+		return apierr_set(err, API_UNKNOWN_FIELD, spelled,
+				  "unknown custom field \"%.64s\"", spelled);
+	if (json_object_get(values, name))
+		return apierr_set(err, API_INVALID_FIELD, spelled,
+				  "custom field %s is given twice", name);
+	if (json_is_object(v) || json_is_array(v))
+		return apierr_set(err, API_INVALID_FIELD, spelled,
+				  "%.64s must be a string, a number, a boolean or null",
+				  spelled);
+	if (json_is_string(v) &&
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return apierr_set(err, API_INVALID_FIELD, spelled,
+				  "%.64s must not contain NUL characters", spelled);
+	json_object_set(values, name, v);
+	json_object_set_new(spelling, name, json_string(spelled));
+	return 0;
+}
+
+/* Custom field values: top-level field_<name> keys and the "fields"
+ * object.  in->custom and in->spelling are set when there is any. */
+static int parse_custom(json_t *root, struct contact_input *in,
+			struct apierr *err)
+{
+	json_t *values = json_object(), *spelling = json_object(), *v, *obj;
+	const char *key;
+	char spelled[APIERR_FIELD_LEN];
+	int rc = -1;
+
+	if (!values || !spelling)
+		xoom();
+	json_object_foreach(root, key, v) {
+		if (strncmp(key, CUSTOM_PREFIX, CUSTOM_PREFIX_LEN) != 0)
+			continue;
+		if (put_custom(values, spelling, key + CUSTOM_PREFIX_LEN, key, v, err) < 0)
+			goto out;
+	}
+	obj = json_object_get(root, "fields");
+	if (obj) {
+		if (!json_is_object(obj)) {
+			apierr_set(err, API_INVALID_FIELD, "fields",
+				   "fields must be an object of custom field values");
+			goto out;
+		}
+		json_object_foreach(obj, key, v) {
+			snprintf(spelled, sizeof(spelled), "fields.%s", key);
+			if (put_custom(values, spelling, key, spelled, v, err) < 0)
+				goto out;
+		}
+	}
+	if (json_object_size(values) > 0) {
+		in->custom = json_dumps(values, JSON_COMPACT);
+		if (!in->custom)
+			xoom();
+		in->spelling = spelling;
+		spelling = NULL;
+	}
+	rc = 0;
+out:
+	json_decref(values);
+	json_decref(spelling);
+	return rc;
+}
+
+const char *codec_custom_spelling(const struct contact_input *in,
+				  const char *name)
+{
+	json_t *v = in->spelling ? json_object_get((json_t *)in->spelling, name) : NULL;
+
+	return v ? json_string_value(v) : name;
+}
+
+static int get_email(json_t *v, struct contact_input *in, struct apierr *err)
+{
 	const char *email;
-	size_t email_len, i;
+	size_t email_len;
 
-	if (check_known_keys(root, known, err) < 0)
-		return -1;
-
-	v = json_object_get(root, "email");
-	if (!v)
-		return apierr_set(err, API_MISSING_FIELD, "email", "email is required");
 	if (!json_is_string(v))
 		return apierr_set(err, API_INVALID_FIELD, "email", "email must be a string");
 	email = str_trim(json_string_value(v), json_string_length(v), &email_len);
@@ -332,6 +478,40 @@ static int parse_contact_fields(json_t *root, struct contact_input *in,
 	in->email = in->email_copy;
 	in->email_key = xmalloc(email_len + 1);
 	email_fold(email, email_len, in->email_key);
+	return 0;
+}
+
+static int parse_contact_fields(json_t *root, enum contact_mode mode,
+				struct contact_input *in, struct apierr *err)
+{
+	static const char *const upsert_keys[] = {
+		"email", "eid", "name", "phone", "company", "type", "addToLists",
+		"removeFromLists", "fields", NULL};
+	static const char *const patch_keys[] = {
+		"email", "eid", "name", "phone", "company", "type", "status",
+		"addToLists", "removeFromLists", "fields", NULL};
+	static const char *const email_keys[] = {"email", NULL};
+	static const char *const statuses[] = {"active", "unsubscribed", "error", NULL};
+	const char **targets[] = {&in->eid, &in->name, &in->phone, &in->company};
+	const char *const *known = mode == CONTACT_UPSERT ? upsert_keys
+				   : mode == CONTACT_PATCH ? patch_keys
+							   : email_keys;
+	json_t *v;
+	size_t i;
+
+	if (check_known_keys(root, known, mode != CONTACT_EMAIL_ONLY, err) < 0)
+		return -1;
+
+	v = json_object_get(root, "email");
+	if (!v && mode != CONTACT_PATCH)
+		return apierr_set(err, API_MISSING_FIELD, "email", "email is required");
+	if (v) {
+		if (get_email(v, in, err) < 0)
+			return -1;
+		in->fields |= FIELD_EMAIL;
+	}
+	if (mode == CONTACT_EMAIL_ONLY)
+		return 0;
 
 	for (i = 0; i < sizeof(contact_text_fields) / sizeof(contact_text_fields[0]); i++) {
 		v = json_object_get(root, contact_text_fields[i].name);
@@ -350,39 +530,58 @@ static int parse_contact_fields(json_t *root, struct contact_input *in,
 		in->fields |= FIELD_TYPE;
 	}
 
-	v = json_object_get(root, "addToLists");
+	v = json_object_get(root, "status");
 	if (v) {
-		if (!json_is_array(v))
-			return apierr_set(err, API_INVALID_FIELD, "addToLists",
-					  "addToLists must be an array of list ids");
-		if (json_array_size(v) > CONTACT_MAX_LISTS)
-			return apierr_set(err, API_INVALID_FIELD, "addToLists",
-					  "addToLists holds at most %d list ids",
-					  CONTACT_MAX_LISTS);
-		json_array_foreach(v, i, item) {
-			if (!json_is_string(item))
-				return apierr_set(err, API_INVALID_FIELD, "addToLists",
-						  "addToLists must hold only strings");
-			in->lists[in->nlists++] = json_string_value(item);
-		}
+		if (!is_one_of(v, statuses))
+			return apierr_set(err, API_INVALID_FIELD, "status",
+					  "status must be \"active\", \"unsubscribed\" or \"error\" (deleting is DELETE)");
+		in->status = json_string_value(v);
+		in->fields |= FIELD_STATUS;
 	}
-	return 0;
+
+	v = json_object_get(root, "addToLists");
+	if (v && get_list_ids(v, "addToLists", in->lists, &in->nlists, err) < 0)
+		return -1;
+	v = json_object_get(root, "removeFromLists");
+	if (v && get_list_ids(v, "removeFromLists", in->remove, &in->nremove, err) < 0)
+		return -1;
+	for (i = 0; i < in->nremove; i++)
+		for (size_t j = 0; j < in->nlists; j++)
+			if (strcmp(in->remove[i], in->lists[j]) == 0)
+				return apierr_set(err, API_INVALID_FIELD, "removeFromLists",
+						  "a list cannot be in both addToLists and removeFromLists");
+	return parse_custom(root, in, err);
 }
 
-int codec_parse_contact(const char *body, size_t len, struct contact_input *in,
-			struct apierr *err)
+int codec_contact_from_json(void *obj, enum contact_mode mode,
+			    struct contact_input *in, struct apierr *err)
 {
-	json_t *root;
+	json_t *root = obj;
 
 	memset(in, 0, sizeof(*in));
-	if (parse_object(body, len, &root, err) < 0)
-		return -1;
+	if (!json_is_object(root))
+		return apierr_set(err, API_INVALID_JSON, NULL, "a contact must be a JSON object");
+	json_incref(root);
 	in->owner = root;
-	if (parse_contact_fields(root, in, err) < 0) {
+	if (parse_contact_fields(root, mode, in, err) < 0) {
 		contact_input_cleanup(in);
 		return -1;
 	}
 	return 0;
+}
+
+int codec_parse_contact(const char *body, size_t len, enum contact_mode mode,
+			struct contact_input *in, struct apierr *err)
+{
+	json_t *root;
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	if (parse_object(body, len, &root, err) < 0)
+		return -1;
+	rc = codec_contact_from_json(root, mode, in, err);
+	json_decref(root);
+	return rc;
 }
 
 void contact_input_cleanup(struct contact_input *in)
@@ -390,13 +589,15 @@ void contact_input_cleanup(struct contact_input *in)
 	if (!in)
 		return;
 	json_decref((json_t *)in->owner);
+	json_decref((json_t *)in->spelling);
+	free(in->custom);
 	free(in->email_copy);
 	free(in->email_key);
 	memset(in, 0, sizeof(*in));
 }
 
-int codec_parse_list(const char *body, size_t len, struct list_input *in,
-		     struct apierr *err)
+int codec_parse_list(const char *body, size_t len, bool patch,
+		     struct list_input *in, struct apierr *err)
 {
 	static const char *const known[] = {"name", "type", NULL};
 	json_t *root, *v;
@@ -405,15 +606,15 @@ int codec_parse_list(const char *body, size_t len, struct list_input *in,
 	if (parse_object(body, len, &root, err) < 0)
 		return -1;
 	in->owner = root;
-	in->type = "customer";
-	if (check_known_keys(root, known, err) < 0)
+	in->type = patch ? NULL : "customer";
+	if (check_known_keys(root, known, false, err) < 0)
 		goto fail;
 	v = json_object_get(root, "name");
-	if (!v) {
+	if (!v && !patch) {
 		apierr_set(err, API_MISSING_FIELD, "name", "name is required");
 		goto fail;
 	}
-	if (get_text(v, "name", 255, false, &in->name, err) < 0)
+	if (v && get_text(v, "name", 255, false, &in->name, err) < 0)
 		goto fail;
 	v = json_object_get(root, "type");
 	if (v && get_type(v, &in->type, err) < 0)
@@ -425,6 +626,57 @@ fail:
 }
 
 void list_input_cleanup(struct list_input *in)
+{
+	if (!in)
+		return;
+	json_decref((json_t *)in->owner);
+	memset(in, 0, sizeof(*in));
+}
+
+int codec_parse_field(const char *body, size_t len, struct field_input *in,
+		      struct apierr *err)
+{
+	static const char *const known[] = {"name", "type", NULL};
+	static const char *const types[] = {"string", "number", "boolean", "date", NULL};
+	json_t *root, *v;
+
+	memset(in, 0, sizeof(*in));
+	if (parse_object(body, len, &root, err) < 0)
+		return -1;
+	in->owner = root;
+	if (check_known_keys(root, known, false, err) < 0)
+		goto fail;
+	v = json_object_get(root, "name");
+	if (!v) {
+		apierr_set(err, API_MISSING_FIELD, "name", "name is required");
+		goto fail;
+	}
+	if (!json_is_string(v) ||
+	    !codec_field_name_valid(json_string_value(v), json_string_length(v))) {
+		apierr_set(err, API_INVALID_FIELD, "name",
+			   "name must be 1 to %d characters of a-z, 0-9 and _",
+			   FIELD_NAME_MAX);
+		goto fail;
+	}
+	in->name = json_string_value(v);
+	v = json_object_get(root, "type");
+	if (!v) {
+		apierr_set(err, API_MISSING_FIELD, "type", "type is required");
+		goto fail;
+	}
+	if (!is_one_of(v, types)) {
+		apierr_set(err, API_INVALID_FIELD, "type",
+			   "type must be \"string\", \"number\", \"boolean\" or \"date\"");
+		goto fail;
+	}
+	in->type = json_string_value(v);
+	return 0;
+fail:
+	field_input_cleanup(in);
+	return -1;
+}
+
+void field_input_cleanup(struct field_input *in)
 {
 	if (!in)
 		return;

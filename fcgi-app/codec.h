@@ -8,6 +8,7 @@
 #ifndef CONTACTS_CODEC_H
 #define CONTACTS_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -24,20 +25,55 @@ void json_put_nullable(struct buf *out, const char *s);
 
 void codec_contact(struct buf *out, const struct contact *c);
 void codec_list(struct buf *out, const struct list *l);
+void codec_field(struct buf *out, const struct field_def *f);
 /* {"error":{"code":…,"message":…[,"field":…]}} */
 void codec_error(struct buf *out, const struct apierr *e);
 
-/* Decodes a POST /contacts body into in (caller storage).  Returns 0, or -1
- * with err set (400 invalid_json, 422 invalid_field / missing_field /
- * unknown_field / unknown_list).  After 0, release with
- * contact_input_cleanup(); after -1 nothing needs releasing. */
-int codec_parse_contact(const char *body, size_t len, struct contact_input *in,
-			struct apierr *err) __attribute__((warn_unused_result));
-void contact_input_cleanup(struct contact_input *in);
+/* What a contact body may hold. */
+enum contact_mode {
+	CONTACT_UPSERT,     /* POST /contacts, a bulk row: email required */
+	CONTACT_PATCH,      /* PATCH /contacts/{id}: all optional, status too */
+	CONTACT_EMAIL_ONLY, /* DELETE /contacts {"email": ...} */
+};
 
-int codec_parse_list(const char *body, size_t len, struct list_input *in,
-		     struct apierr *err) __attribute__((warn_unused_result));
+/* Decodes a contact body into in (caller storage).  Returns 0, or -1
+ * with err set (400 invalid_json, 422 invalid_field / missing_field /
+ * unknown_field).  After 0, release with contact_input_cleanup(); after
+ * -1 nothing needs releasing. */
+int codec_parse_contact(const char *body, size_t len, enum contact_mode mode,
+			struct contact_input *in, struct apierr *err)
+	__attribute__((warn_unused_result));
+/* The same for a JSON object already parsed (a json_t *, borrowed: in
+ * takes a reference of its own). */
+int codec_contact_from_json(void *obj, enum contact_mode mode,
+			    struct contact_input *in, struct apierr *err)
+	__attribute__((warn_unused_result));
+void contact_input_cleanup(struct contact_input *in);
+/* How the body named custom field name ("field_tier" or "fields.tier"),
+ * for errors; borrowed from in. */
+const char *codec_custom_spelling(const struct contact_input *in,
+				  const char *name);
+
+/* POST /lists (patch false: name required, type defaults) or PATCH
+ * /lists/{id} (both optional). */
+int codec_parse_list(const char *body, size_t len, bool patch,
+		     struct list_input *in, struct apierr *err)
+	__attribute__((warn_unused_result));
 void list_input_cleanup(struct list_input *in);
+
+#define FIELD_NAME_MAX 64
+/* A custom field's name: 1-64 of [a-z0-9_].  Pure. */
+bool codec_field_name_valid(const char *s, size_t len);
+
+/* A decoded POST /fields body. */
+struct field_input {
+	const char *name;
+	const char *type;
+	void *owner; /* owned */
+};
+int codec_parse_field(const char *body, size_t len, struct field_input *in,
+		      struct apierr *err) __attribute__((warn_unused_result));
+void field_input_cleanup(struct field_input *in);
 
 /* Structural pre-check run before the parser: nesting depth at most
  * max_depth.  Returns 0 or -1.  Pure; safe on any bytes. */

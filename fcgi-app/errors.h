@@ -10,6 +10,9 @@ enum api_error {
 	API_UNAUTHORIZED,           /* 401 */
 	API_NOT_FOUND,              /* 404 */
 	API_METHOD_NOT_ALLOWED,     /* 405 */
+	API_EMAIL_TAKEN,            /* 409 */
+	API_SUPPRESSED,             /* 409 */
+	API_FIELD_EXISTS,           /* 409 */
 	API_PAYLOAD_TOO_LARGE,      /* 413 */
 	API_UNSUPPORTED_MEDIA_TYPE, /* 415 */
 	API_INVALID_FIELD,          /* 422 */

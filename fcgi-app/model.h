@@ -25,6 +25,8 @@ struct contact {
 	int64_t deleted_at;
 	bool has_deleted_at;
 	const char *last_action;
+	const char *fields; /* custom field values: a JSON object's text */
+	size_t fields_len;
 };
 
 struct list {
@@ -45,13 +47,15 @@ enum contact_field {
 	FIELD_PHONE = 4,
 	FIELD_COMPANY = 8,
 	FIELD_TYPE = 16,
+	FIELD_EMAIL = 32,  /* PATCH only: POST always carries the email */
+	FIELD_STATUS = 64, /* PATCH only */
 };
 
 #define CONTACT_MAX_LISTS 100
 
-/* A decoded POST /contacts body. */
+/* A decoded POST /contacts body (or a bulk row, or a PATCH body). */
 struct contact_input {
-	const char *email;  /* trimmed, NUL-terminated */
+	const char *email;  /* trimmed, NUL-terminated; NULL in a PATCH without it */
 	char *email_key;    /* owned: the folded matching key */
 	unsigned fields;    /* enum contact_field bits */
 	const char *eid;
@@ -59,17 +63,29 @@ struct contact_input {
 	const char *phone;
 	const char *company;
 	const char *type;
-	const char *lists[CONTACT_MAX_LISTS];
+	const char *status; /* PATCH only */
+	const char *lists[CONTACT_MAX_LISTS];   /* addToLists */
 	size_t nlists;
+	const char *remove[CONTACT_MAX_LISTS];  /* removeFromLists */
+	size_t nremove;
+	char *custom;       /* owned: {"<name>": value|null} as JSON text, or NULL */
+	void *spelling;     /* owned: custom field name -> how the body named it */
 	void *owner;        /* owned: the parsed document the strings live in */
 	char *email_copy;   /* owned: the trimmed email */
 };
 
-/* A decoded POST /lists body. */
+/* A decoded POST /lists or PATCH /lists/{id} body. */
 struct list_input {
-	const char *name;
-	const char *type; /* never NULL after decoding: defaults to customer */
+	const char *name; /* NULL in a PATCH without it */
+	const char *type; /* POST: never NULL, defaults to customer */
 	void *owner;      /* owned */
+};
+
+/* A custom field's definition. */
+struct field_def {
+	const char *name;
+	const char *type; /* string, number, boolean or date */
+	int64_t created_at;
 };
 
 #endif

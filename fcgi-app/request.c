@@ -39,6 +39,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
 	r->request_id = param(fr, "REQUEST_ID");
 	r->remote_addr = param(fr, "REMOTE_ADDR");
+	r->param = "";
 	r->body_too_large = false;
 	buf_reset(&r->body);
 

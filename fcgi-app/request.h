@@ -20,6 +20,7 @@ struct request {
 	const char *authorization;/* HTTP_AUTHORIZATION, NULL when absent */
 	const char *request_id;   /* REQUEST_ID from nginx */
 	const char *remote_addr;
+	const char *param;        /* the route's path parameter (router.h), "" if none */
 	struct buf body;          /* owned; reused across requests */
 	bool body_too_large;      /* more than REQUEST_MAX_BODY bytes were sent */
 };

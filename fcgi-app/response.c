@@ -50,6 +50,13 @@ void response_json(struct response *r, int status)
 	r->status = status;
 }
 
+void response_empty(struct response *r, int status)
+{
+	buf_reset(&r->body);
+	r->content_type = NULL;
+	r->status = status;
+}
+
 void response_error(struct response *r, const struct apierr *e)
 {
 	buf_reset(&r->body);
@@ -87,10 +94,12 @@ static const char *reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 201: return "Created";
+	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
@@ -106,8 +115,12 @@ static void serialize_head(const struct response *r, struct buf *out)
 	buf_printf(out, "Status: %d %s\r\n", r->status, reason(r->status));
 	if (r->headers.len)
 		buf_append(out, r->headers.data, r->headers.len);
-	buf_printf(out, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
-		   r->content_type, r->body.len);
+	if (r->content_type)
+		buf_printf(out, "Content-Type: %s\r\n", r->content_type);
+	/* 204 has no body, and says nothing of its length (RFC 9110 8.6). */
+	if (r->status != 204)
+		buf_printf(out, "Content-Length: %zu\r\n", r->body.len);
+	buf_append(out, "\r\n", 2);
 }
 
 void response_serialize(const struct response *r, struct buf *out)

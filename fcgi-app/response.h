@@ -14,7 +14,7 @@
 
 struct response {
 	int status;
-	const char *content_type; /* static string; application/json unless set */
+	const char *content_type; /* static string; application/json unless set; NULL: none */
 	struct buf headers; /* "Name: value\r\n" lines */
 	struct buf body;
 };
@@ -29,6 +29,8 @@ void response_header(struct response *r, const char *name, const char *fmt, ...)
 
 /* The body (already in r->body) is JSON, with this status. */
 void response_json(struct response *r, int status);
+/* No body at all (204). */
+void response_empty(struct response *r, int status);
 
 /* Replaces the body with the error's JSON and sets its status and the
  * headers that go with it (WWW-Authenticate, Retry-After). */

@@ -16,37 +16,112 @@ static const struct route {
 	{"GET", "/test", ROUTE_TEST, true, "GET /test"},
 	{"GET", "/contacts", ROUTE_CONTACTS_GET, true, "GET /contacts"},
 	{"POST", "/contacts", ROUTE_CONTACTS_POST, true, "POST /contacts"},
+	{"DELETE", "/contacts", ROUTE_CONTACTS_DELETE, true, "DELETE /contacts"},
+	{"GET", "/contacts/{id}", ROUTE_CONTACT_GET, true, "GET /contacts/{id}"},
+	{"PATCH", "/contacts/{id}", ROUTE_CONTACT_PATCH, true, "PATCH /contacts/{id}"},
+	{"DELETE", "/contacts/{id}", ROUTE_CONTACT_DELETE, true, "DELETE /contacts/{id}"},
 	{"GET", "/lists", ROUTE_LISTS_GET, true, "GET /lists"},
 	{"POST", "/lists", ROUTE_LISTS_POST, true, "POST /lists"},
+	{"GET", "/lists/{id}", ROUTE_LIST_GET, true, "GET /lists/{id}"},
+	{"PATCH", "/lists/{id}", ROUTE_LIST_PATCH, true, "PATCH /lists/{id}"},
+	{"DELETE", "/lists/{id}", ROUTE_LIST_DELETE, true, "DELETE /lists/{id}"},
+	{"GET", "/lists/{id}/contacts", ROUTE_LIST_CONTACTS_GET, true,
+	 "GET /lists/{id}/contacts"},
+	{"GET", "/fields", ROUTE_FIELDS_GET, true, "GET /fields"},
+	{"POST", "/fields", ROUTE_FIELDS_POST, true, "POST /fields"},
+	{"DELETE", "/fields/{name}", ROUTE_FIELD_DELETE, true, "DELETE /fields/{name}"},
+	{"DELETE", "/suppressions", ROUTE_SUPPRESSIONS_DELETE, true,
+	 "DELETE /suppressions"},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
+/* Does path match pattern?  A "{...}" segment of the pattern takes one
+ * non-empty segment of the path, copied to param.  *literal tells whether
+ * the pattern had no parameter. */
+static bool path_matches(const char *pattern, const char *path, char *param,
+			 bool *literal)
+{
+	const char *p = pattern, *s = path;
+
+	*literal = true;
+	param[0] = '\0';
+	while (*p && *s) {
+		if (*p == '{') {
+			size_t n = strcspn(s, "/");
+
+			if (n == 0 || n >= ROUTE_PARAM_MAX)
+				return false;
+			memcpy(param, s, n);
+			param[n] = '\0';
+			*literal = false;
+			s += n;
+			p = strchr(p, '}');
+			if (!p)
+				return false;
+			p++;
+			continue;
+		}
+		if (*p != *s)
+			return false;
+		p++;
+		s++;
+	}
+	return *p == '\0' && *s == '\0';
+}
+
+static void allow_add(struct route_match *out, size_t *n, const char *method)
+{
+	if (strstr(out->allow, method))
+		return;
+	*n += (size_t)snprintf(out->allow + *n, sizeof(out->allow) - *n, "%s%s",
+			       *n ? ", " : "", method);
+	if (*n >= sizeof(out->allow))
+		*n = sizeof(out->allow) - 1;
+}
+
 enum route_result router_match(const char *method, const char *path,
 			       struct route_match *out)
 {
-	bool path_known = false;
+	char param[ROUTE_PARAM_MAX];
+	/* The best kind of path match so far: 0 none, 1 with a parameter,
+	 * 2 literal.  Only routes of the best kind count. */
+	int best = 0;
+	const struct route *found = NULL;
 	size_t n = 0;
 
 	out->allow[0] = '\0';
+	out->param[0] = '\0';
 	for (size_t i = 0; i < NROUTES; i++) {
-		if (strcmp(routes[i].path, path) != 0)
+		bool literal;
+		int kind;
+
+		if (!path_matches(routes[i].path, path, param, &literal))
 			continue;
-		if (strcmp(routes[i].method, method) == 0) {
-			out->id = routes[i].id;
-			out->name = routes[i].name;
-			out->needs_auth = routes[i].needs_auth;
-			return ROUTE_FOUND;
+		kind = literal ? 2 : 1;
+		if (kind < best)
+			continue;
+		if (kind > best) {
+			best = kind;
+			found = NULL;
+			out->allow[0] = '\0';
+			n = 0;
 		}
-		path_known = true;
-		n += (size_t)snprintf(out->allow + n, sizeof(out->allow) - n,
-				      "%s%s", n ? ", " : "", routes[i].method);
-		if (n >= sizeof(out->allow))
-			n = sizeof(out->allow) - 1;
+		allow_add(out, &n, routes[i].method);
+		if (!found && strcmp(routes[i].method, method) == 0) {
+			found = &routes[i];
+			memcpy(out->param, param, sizeof(param));
+		}
 	}
-	out->name = path_known ? "method_not_allowed" : "not_found";
+	if (found) {
+		out->id = found->id;
+		out->name = found->name;
+		out->needs_auth = found->needs_auth;
+		return ROUTE_FOUND;
+	}
+	out->name = best ? "method_not_allowed" : "not_found";
 	out->needs_auth = false;
-	return path_known ? ROUTE_NO_METHOD : ROUTE_NO_PATH;
+	return best ? ROUTE_NO_METHOD : ROUTE_NO_PATH;
 }
 
 const char *router_name(enum route_id id)

@@ -1,4 +1,9 @@
-/* router.h - the route table: method and path to a route.  Pure. */
+/* router.h - the route table: method and path to a route.  Pure.
+ *
+ * A route's path is literal segments and parameters ("{id}"): a parameter
+ * matches one non-empty segment, and a literal route wins over a
+ * parameter one ("/contacts/bulk" before "/contacts/{id}").
+ */
 #ifndef CONTACTS_ROUTER_H
 #define CONTACTS_ROUTER_H
 
@@ -10,8 +15,20 @@ enum route_id {
 	ROUTE_TEST,
 	ROUTE_CONTACTS_GET,
 	ROUTE_CONTACTS_POST,
+	ROUTE_CONTACTS_DELETE,
+	ROUTE_CONTACT_GET,
+	ROUTE_CONTACT_PATCH,
+	ROUTE_CONTACT_DELETE,
 	ROUTE_LISTS_GET,
 	ROUTE_LISTS_POST,
+	ROUTE_LIST_GET,
+	ROUTE_LIST_PATCH,
+	ROUTE_LIST_DELETE,
+	ROUTE_LIST_CONTACTS_GET,
+	ROUTE_FIELDS_GET,
+	ROUTE_FIELDS_POST,
+	ROUTE_FIELD_DELETE,
+	ROUTE_SUPPRESSIONS_DELETE,
 	ROUTE__COUNT,
 };
 
@@ -21,10 +38,14 @@ enum route_result {
 	ROUTE_NO_METHOD = 2, /* 405: see allow */
 };
 
+/* The longest path parameter kept; a longer segment matches no route. */
+#define ROUTE_PARAM_MAX 256
+
 struct route_match {
 	enum route_id id;
-	const char *name; /* "GET /contacts": for logs and metrics */
+	const char *name; /* "GET /contacts/{id}": for logs and metrics */
 	bool needs_auth;
+	char param[ROUTE_PARAM_MAX]; /* the path's one parameter, or "" */
 	char allow[64];   /* for 405: "GET, POST" */
 };
 

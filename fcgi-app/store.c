@@ -150,6 +150,38 @@ static bool sqlstate_is(const struct store *s, const char *prefix)
 	return strncmp(s->sqlstate, prefix, strlen(prefix)) == 0;
 }
 
+/* How many columns a statement's rows have, as its decoder reads them by
+ * the enums of store_sql.h; 0 for those read by hand. */
+static int result_columns(enum stmt id)
+{
+	switch (id) {
+	case STMT_KEY_LOOKUP:
+		return KEY_COL__COUNT;
+	case STMT_CONTACT_BY_EMAIL:
+	case STMT_CONTACT_BY_ID:
+	case STMT_CONTACTS_PAGE:
+	case STMT_LIST_MEMBERS_PAGE:
+		return CONTACT_COL__COUNT;
+	case STMT_CONTACT_UPSERT:
+	case STMT_CONTACT_PATCH:
+	case STMT_CONTACT_DELETE:
+	case STMT_CONTACT_ERASE:
+		return WRITE_COL__COUNT;
+	case STMT_LIST_CREATE:
+	case STMT_LIST_BY_ID:
+	case STMT_LIST_PATCH:
+	case STMT_LIST_DELETE:
+	case STMT_LISTS_PAGE:
+	case STMT_LISTS_PAGE_TYPE:
+		return LIST_COL__COUNT;
+	case STMT_FIELD_CREATE:
+	case STMT_FIELDS_LIST:
+		return FIELD_COL__COUNT;
+	default:
+		return 0;
+	}
+}
+
 /* Runs a prepared statement.  A read (retry true) whose connection turns out
  * to be lost is tried once more on a new connection; so is any statement
  * that lost a deadlock or serialization race. */
@@ -170,6 +202,16 @@ static enum store_status run(struct store *s, enum stmt id,
 				   params, NULL, NULL, 1);
 		st = PQresultStatus(r);
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+			int want = result_columns(id);
+
+			if (st == PGRES_TUPLES_OK && want && PQnfields(r) != want) {
+				/* The schema and this binary disagree. */
+				set_error(s, stmt_defs[id].name, "unexpected result columns");
+				PQclear(r);
+				s->errors++;
+				log_error("msg=\"%s\"", s->error);
+				return STORE_ERROR;
+			}
 			*out = r;
 			return STORE_OK;
 		}
@@ -262,23 +304,40 @@ size_t store_rows_count(const struct store_rows *r)
 	return r && r->res ? (size_t)PQntuples(r->res) : 0;
 }
 
+/* A jsonb value in binary: a version byte (1), then the text. */
+static const char *col_jsonb(const PGresult *r, int row, int col, size_t *len)
+{
+	const char *p = PQgetvalue(r, row, col);
+	int n = PQgetlength(r, row, col);
+
+	if (PQgetisnull(r, row, col) || n < 2 || p[0] != 1) {
+		*len = 0;
+		return NULL;
+	}
+	*len = (size_t)n - 1;
+	return p + 1;
+}
+
+static void decode_contact(const PGresult *r, int row, struct contact *c)
+{
+	c->id = col_text(r, row, CONTACT_COL_ID);
+	c->email = col_text(r, row, CONTACT_COL_EMAIL);
+	c->eid = col_text(r, row, CONTACT_COL_EID);
+	c->name = col_text(r, row, CONTACT_COL_NAME);
+	c->phone = col_text(r, row, CONTACT_COL_PHONE);
+	c->company = col_text(r, row, CONTACT_COL_COMPANY);
+	c->type = col_text(r, row, CONTACT_COL_TYPE);
+	c->status = col_text(r, row, CONTACT_COL_STATUS);
+	c->created_at = col_time(r, row, CONTACT_COL_CREATED_AT, NULL);
+	c->updated_at = col_time(r, row, CONTACT_COL_UPDATED_AT, NULL);
+	c->deleted_at = col_time(r, row, CONTACT_COL_DELETED_AT, &c->has_deleted_at);
+	c->last_action = col_text(r, row, CONTACT_COL_LAST_ACTION);
+	c->fields = col_jsonb(r, row, CONTACT_COL_FIELDS, &c->fields_len);
+}
+
 void store_rows_contact(const struct store_rows *rows, size_t i, struct contact *c)
 {
-	const PGresult *r = rows->res;
-	int row = (int)i;
-
-	c->id = col_text(r, row, 0);
-	c->email = col_text(r, row, 1);
-	c->eid = col_text(r, row, 2);
-	c->name = col_text(r, row, 3);
-	c->phone = col_text(r, row, 4);
-	c->company = col_text(r, row, 5);
-	c->type = col_text(r, row, 6);
-	c->status = col_text(r, row, 7);
-	c->created_at = col_time(r, row, 8, NULL);
-	c->updated_at = col_time(r, row, 9, NULL);
-	c->deleted_at = col_time(r, row, 10, &c->has_deleted_at);
-	c->last_action = col_text(r, row, 11);
+	decode_contact(rows->res, (int)i, c);
 }
 
 void store_rows_list(const struct store_rows *rows, size_t i, struct list *l)
@@ -286,13 +345,23 @@ void store_rows_list(const struct store_rows *rows, size_t i, struct list *l)
 	const PGresult *r = rows->res;
 	int row = (int)i;
 
-	l->id = col_text(r, row, 0);
-	l->name = col_text(r, row, 1);
-	l->type = col_text(r, row, 2);
-	l->count = col_int(r, row, 3);
-	l->created_at = col_time(r, row, 4, NULL);
-	l->updated_at = col_time(r, row, 5, NULL);
-	l->deleted_at = col_time(r, row, 6, &l->has_deleted_at);
+	l->id = col_text(r, row, LIST_COL_ID);
+	l->name = col_text(r, row, LIST_COL_NAME);
+	l->type = col_text(r, row, LIST_COL_TYPE);
+	l->count = col_int(r, row, LIST_COL_COUNT);
+	l->created_at = col_time(r, row, LIST_COL_CREATED_AT, NULL);
+	l->updated_at = col_time(r, row, LIST_COL_UPDATED_AT, NULL);
+	l->deleted_at = col_time(r, row, LIST_COL_DELETED_AT, &l->has_deleted_at);
+}
+
+void store_rows_field(const struct store_rows *rows, size_t i, struct field_def *f)
+{
+	const PGresult *r = rows->res;
+	int row = (int)i;
+
+	f->name = col_text(r, row, FIELD_COL_NAME);
+	f->type = col_text(r, row, FIELD_COL_TYPE);
+	f->created_at = col_time(r, row, FIELD_COL_CREATED_AT, NULL);
 }
 
 void store_rows_free(struct store_rows *r)
@@ -314,19 +383,31 @@ enum store_status store_key_lookup(struct store *s, const char *key_id,
 
 	if (st != STORE_OK)
 		return st;
-	if (PQntuples(r) != 1 || PQgetlength(r, 0, 3) != SHA256_LEN) {
+	if (PQntuples(r) != 1 || PQgetlength(r, 0, KEY_COL_HASH) != SHA256_LEN) {
 		PQclear(r);
 		return STORE_NOT_FOUND;
 	}
-	snprintf(out->org_id, sizeof(out->org_id), "%s", PQgetvalue(r, 0, 0));
-	snprintf(out->org_name, sizeof(out->org_name), "%s", PQgetvalue(r, 0, 1));
-	snprintf(out->key_name, sizeof(out->key_name), "%s", PQgetvalue(r, 0, 2));
-	memcpy(out->hash, PQgetvalue(r, 0, 3), SHA256_LEN);
-	out->deleted_count = col_int(r, 0, 4);
-	out->cache_epoch = col_int(r, 0, 5);
-	out->rate_limit = col_int(r, 0, 6);
+	snprintf(out->org_id, sizeof(out->org_id), "%s", PQgetvalue(r, 0, KEY_COL_ORG_ID));
+	snprintf(out->org_name, sizeof(out->org_name), "%s",
+		 PQgetvalue(r, 0, KEY_COL_ORG_NAME));
+	snprintf(out->key_name, sizeof(out->key_name), "%s",
+		 PQgetvalue(r, 0, KEY_COL_KEY_NAME));
+	memcpy(out->hash, PQgetvalue(r, 0, KEY_COL_HASH), SHA256_LEN);
+	out->cache_epoch = col_int(r, 0, KEY_COL_CACHE_EPOCH);
+	out->rate_limit = col_int(r, 0, KEY_COL_RATE_LIMIT);
 	PQclear(r);
 	return STORE_OK;
+}
+
+/* Runs a read whose rows the caller gets. */
+static enum store_status read_rows(struct store *s, enum stmt id,
+				   const char *const *params, struct store_rows **out)
+{
+	PGresult *r;
+	enum store_status st = run(s, id, params, true, &r);
+
+	*out = st == STORE_OK ? wrap(r) : NULL;
+	return st;
 }
 
 enum store_status store_contact_by_email(struct store *s, const char *org_id,
@@ -340,8 +421,9 @@ enum store_status store_contact_by_email(struct store *s, const char *org_id,
 	*out = NULL;
 	if (st != STORE_OK)
 		return st;
-	if (!include_all && PQntuples(r) == 1 && !PQgetisnull(r, 0, 7) &&
-	    strcmp(PQgetvalue(r, 0, 7), "deleted") == 0) {
+	if (!include_all && PQntuples(r) == 1 &&
+	    !PQgetisnull(r, 0, CONTACT_COL_STATUS) &&
+	    strcmp(PQgetvalue(r, 0, CONTACT_COL_STATUS), "deleted") == 0) {
 		PQclear(r);
 		r = NULL; /* an empty answer */
 	}
@@ -349,20 +431,41 @@ enum store_status store_contact_by_email(struct store *s, const char *org_id,
 	return STORE_OK;
 }
 
+enum store_status store_contact_by_id(struct store *s, const char *org_id,
+				      const char *id, struct store_rows **out)
+{
+	const char *params[] = {org_id, id};
+
+	return read_rows(s, STMT_CONTACT_BY_ID, params, out);
+}
+
+static const char *bool_text(bool v)
+{
+	return v ? "true" : "false";
+}
+
 enum store_status store_contacts_page(struct store *s, const char *org_id,
-				      int64_t offset, int limit, bool by_pos,
+				      int64_t offset, int limit, bool include_all,
 				      struct store_rows **out)
 {
 	struct page_text t;
-	const char *params[] = {org_id, t.offset, t.limit};
-	PGresult *r;
-	enum store_status st;
+	const char *params[] = {org_id, t.offset, t.limit, bool_text(include_all)};
 
 	page_text(&t, offset, limit);
-	st = run(s, by_pos ? STMT_CONTACTS_BY_POS : STMT_CONTACTS_LIVE, params,
-		 true, &r);
-	*out = st == STORE_OK ? wrap(r) : NULL;
-	return st;
+	return read_rows(s, STMT_CONTACTS_PAGE, params, out);
+}
+
+enum store_status store_list_members_page(struct store *s, const char *org_id,
+					  const char *list_id, int64_t offset,
+					  int limit, bool include_all,
+					  struct store_rows **out)
+{
+	struct page_text t;
+	const char *params[] = {org_id, list_id, t.offset, t.limit,
+				bool_text(include_all)};
+
+	page_text(&t, offset, limit);
+	return read_rows(s, STMT_LIST_MEMBERS_PAGE, params, out);
 }
 
 /* A text[] literal: {"a","b"} with " and \ escaped.  Values are request
@@ -384,31 +487,82 @@ static void array_literal(struct buf *b, const char *const *items, size_t n)
 	buf_putc(b, '}');
 }
 
+/* The parameters every contact write takes from its input. */
+struct write_params {
+	char fields[16];
+	struct buf add;
+	struct buf remove;
+};
+
+static void write_params_init(struct write_params *w, const struct contact_input *in)
+{
+	snprintf(w->fields, sizeof(w->fields), "%u", in->fields);
+	buf_init(&w->add);
+	buf_init(&w->remove);
+	array_literal(&w->add, in->lists, in->nlists);
+	array_literal(&w->remove, in->remove, in->nremove);
+}
+
+static void write_params_cleanup(struct write_params *w)
+{
+	buf_cleanup(&w->add);
+	buf_cleanup(&w->remove);
+}
+
+/* Reads the one row of a write function into out (which takes r). */
+static enum store_status write_outcome(struct store *s, enum stmt id, PGresult *r,
+				       struct write_result *out)
+{
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		set_error(s, stmt_defs[id].name, "expected one row");
+		return STORE_ERROR;
+	}
+	out->rows = wrap(r);
+	out->err = col_text(r, 0, WRITE_COL_ERR);
+	out->err_field = col_text(r, 0, WRITE_COL_ERR_FIELD);
+	out->err_detail = col_text(r, 0, WRITE_COL_ERR_DETAIL);
+	out->action = col_text(r, 0, WRITE_COL_ACTION);
+	out->has_contact = !out->err && !PQgetisnull(r, 0, CONTACT_COL_ID);
+	if (out->has_contact)
+		decode_contact(r, 0, &out->contact);
+	out->lists_updated = (int)col_int(r, 0, WRITE_COL_LISTS_UPDATED);
+	out->lists_removed = (int)col_int(r, 0, WRITE_COL_LISTS_REMOVED);
+	return STORE_OK;
+}
+
+/* A unique violation of the email index: another contact has the email
+ * (a concurrent write took it between the check and the update). */
+static bool email_conflict(const struct store *s)
+{
+	return sqlstate_is(s, "23505") && strstr(s->error, "contacts_org_email");
+}
+
 enum store_status store_contact_upsert(struct store *s, const char *org_id,
 				       const struct contact_input *in,
-				       struct upsert_result *out)
+				       struct write_result *out)
 {
-	char id[ID_LEN + 1], fields[16];
-	struct buf lists;
-	const char *params[11];
+	char id[ID_LEN + 1];
+	struct write_params w;
+	const char *params[13];
 	PGresult *r = NULL;
 	enum store_status st = STORE_ERROR;
 
 	memset(out, 0, sizeof(*out));
-	buf_init(&lists);
-	array_literal(&lists, in->lists, in->nlists);
-	snprintf(fields, sizeof(fields), "%u", in->fields);
+	write_params_init(&w, in);
 	params[0] = org_id;
 	params[1] = id;
 	params[2] = in->email;
 	params[3] = in->email_key;
-	params[4] = fields;
+	params[4] = w.fields;
 	params[5] = in->eid;
 	params[6] = in->name;
 	params[7] = in->phone;
 	params[8] = in->company;
 	params[9] = in->type;
-	params[10] = lists.data;
+	params[10] = w.add.data;
+	params[11] = w.remove.data;
+	params[12] = in->custom;
 
 	/* A new id colliding with an existing one (1 in 10^16) is retried. */
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -422,22 +576,87 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 		    !strstr(s->error, "contacts_id"))
 			break;
 	}
-	buf_cleanup(&lists);
+	write_params_cleanup(&w);
 	if (st != STORE_OK)
 		return st;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		set_error(s, "contact_upsert", "expected one row");
-		return STORE_ERROR;
+	return write_outcome(s, STMT_CONTACT_UPSERT, r, out);
+}
+
+enum store_status store_contact_patch(struct store *s, const char *org_id,
+				      const char *id, const struct contact_input *in,
+				      struct write_result *out)
+{
+	struct write_params w;
+	const char *params[14];
+	PGresult *r = NULL;
+	enum store_status st;
+
+	memset(out, 0, sizeof(*out));
+	write_params_init(&w, in);
+	params[0] = org_id;
+	params[1] = id;
+	params[2] = w.fields;
+	params[3] = in->email;
+	params[4] = in->email_key;
+	params[5] = in->eid;
+	params[6] = in->name;
+	params[7] = in->phone;
+	params[8] = in->company;
+	params[9] = in->type;
+	params[10] = in->status;
+	params[11] = w.add.data;
+	params[12] = w.remove.data;
+	params[13] = in->custom;
+	st = run(s, STMT_CONTACT_PATCH, params, false, &r);
+	write_params_cleanup(&w);
+	if (st == STORE_ERROR && email_conflict(s)) {
+		out->err = "email_taken";
+		out->err_field = "email";
+		return STORE_OK;
 	}
-	out->rows = wrap(r);
-	out->unknown_lists = col_text(r, 0, 14);
-	if (!out->unknown_lists) {
-		store_rows_contact(out->rows, 0, &out->contact);
-		out->created = strcmp(PQgetvalue(r, 0, 12), "IMPORT_CREATE") == 0;
-		out->lists_updated = (int)col_int(r, 0, 13);
-	}
+	if (st != STORE_OK)
+		return st;
+	return write_outcome(s, STMT_CONTACT_PATCH, r, out);
+}
+
+enum store_status store_contact_delete(struct store *s, const char *org_id,
+				       const char *id, const char *email,
+				       bool erase, bool suppress,
+				       struct write_result *out)
+{
+	const char *params[] = {org_id, id, email, bool_text(suppress)};
+	enum stmt which = erase ? STMT_CONTACT_ERASE : STMT_CONTACT_DELETE;
+	PGresult *r = NULL;
+	enum store_status st;
+
+	memset(out, 0, sizeof(*out));
+	st = run(s, which, params, false, &r);
+	if (st != STORE_OK)
+		return st;
+	return write_outcome(s, which, r, out);
+}
+
+/* The one boolean a statement returns (binary: one byte). */
+static enum store_status run_bool(struct store *s, enum stmt id,
+				  const char *const *params, bool *out)
+{
+	PGresult *r;
+	enum store_status st = run(s, id, params, false, &r);
+
+	if (st != STORE_OK)
+		return st;
+	*out = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
+	       PQgetvalue(r, 0, 0)[0] == 1;
+	PQclear(r);
 	return STORE_OK;
+}
+
+enum store_status store_suppression_lift(struct store *s, const char *org_id,
+					 const char *email, bool *lifted)
+{
+	const char *params[] = {org_id, email};
+
+	return run_bool(s, STMT_SUPPRESSION_LIFT, params, lifted);
 }
 
 enum store_status store_list_create(struct store *s, const char *org_id,
@@ -464,19 +683,77 @@ enum store_status store_list_create(struct store *s, const char *org_id,
 	return st;
 }
 
+enum store_status store_list_by_id(struct store *s, const char *org_id,
+				   const char *id, struct store_rows **out)
+{
+	const char *params[] = {org_id, id};
+
+	return read_rows(s, STMT_LIST_BY_ID, params, out);
+}
+
+/* Runs a write whose rows the caller gets (no retry on a lost connection:
+ * it may have committed). */
+static enum store_status write_rows(struct store *s, enum stmt id,
+				    const char *const *params, struct store_rows **out)
+{
+	PGresult *r;
+	enum store_status st = run(s, id, params, false, &r);
+
+	*out = st == STORE_OK ? wrap(r) : NULL;
+	return st;
+}
+
+enum store_status store_list_patch(struct store *s, const char *org_id,
+				   const char *id, const struct list_input *in,
+				   struct store_rows **out)
+{
+	const char *params[] = {org_id, id, in->name, in->type};
+
+	return write_rows(s, STMT_LIST_PATCH, params, out);
+}
+
+enum store_status store_list_delete(struct store *s, const char *org_id,
+				    const char *id, struct store_rows **out)
+{
+	const char *params[] = {org_id, id};
+
+	return write_rows(s, STMT_LIST_DELETE, params, out);
+}
+
 enum store_status store_lists_page(struct store *s, const char *org_id,
 				   int64_t offset, int limit, const char *type,
 				   struct store_rows **out)
 {
 	struct page_text t;
 	const char *params[] = {org_id, t.offset, t.limit, type};
-	PGresult *r;
-	enum store_status st;
 
 	page_text(&t, offset, limit);
-	st = run(s, type ? STMT_LISTS_PAGE_TYPE : STMT_LISTS_PAGE, params, true, &r);
-	*out = st == STORE_OK ? wrap(r) : NULL;
-	return st;
+	return read_rows(s, type ? STMT_LISTS_PAGE_TYPE : STMT_LISTS_PAGE, params, out);
+}
+
+enum store_status store_field_create(struct store *s, const char *org_id,
+				     const char *name, const char *type,
+				     struct store_rows **out)
+{
+	const char *params[] = {org_id, name, type};
+
+	return write_rows(s, STMT_FIELD_CREATE, params, out);
+}
+
+enum store_status store_fields_list(struct store *s, const char *org_id,
+				    struct store_rows **out)
+{
+	const char *params[] = {org_id};
+
+	return read_rows(s, STMT_FIELDS_LIST, params, out);
+}
+
+enum store_status store_field_delete(struct store *s, const char *org_id,
+				     const char *name, bool *deleted)
+{
+	const char *params[] = {org_id, name};
+
+	return run_bool(s, STMT_FIELD_DELETE, params, deleted);
 }
 
 enum store_status store_cache_epoch_bump(struct store *s, const char *org_id)

@@ -42,7 +42,6 @@ struct key_record {
 	char org_name[1024];
 	char key_name[1024];
 	uint8_t hash[SHA256_LEN];
-	int64_t deleted_count;
 	int64_t cache_epoch;
 	int64_t rate_limit; /* requests per second; 0: none; -1: the default */
 };
@@ -51,35 +50,103 @@ struct key_record {
 enum store_status store_key_lookup(struct store *s, const char *key_id,
 				   struct key_record *out);
 
-/* Contacts: *out is new (free with store_rows_free) when STORE_OK. */
+/* Reads: *out is new (free with store_rows_free) when STORE_OK. */
 enum store_status store_contact_by_email(struct store *s, const char *org_id,
 					 const char *email_key, bool include_all,
-					 struct store_rows **out);
-/* by_pos: positions are offsets (no deleted contact is to be skipped). */
+					 struct store_rows **out)
+	__attribute__((warn_unused_result));
+enum store_status store_contact_by_id(struct store *s, const char *org_id,
+				      const char *id, struct store_rows **out)
+	__attribute__((warn_unused_result));
+/* offset counts the contacts the listing shows (not deleted ones, or all
+ * with include_all), in creation order. */
 enum store_status store_contacts_page(struct store *s, const char *org_id,
-				      int64_t offset, int limit, bool by_pos,
-				      struct store_rows **out);
+				      int64_t offset, int limit, bool include_all,
+				      struct store_rows **out)
+	__attribute__((warn_unused_result));
+/* The same over one list's members, in the order they were added. */
+enum store_status store_list_members_page(struct store *s, const char *org_id,
+					  const char *list_id, int64_t offset,
+					  int limit, bool include_all,
+					  struct store_rows **out)
+	__attribute__((warn_unused_result));
 
-struct upsert_result {
-	struct contact contact; /* borrowed from rows */
-	bool created;
+/* What a contact write did, or why it refused to (err non-NULL: nothing
+ * was written).  Strings are borrowed from rows. */
+struct write_result {
+	struct contact contact; /* when has_contact */
+	bool has_contact;
+	/* IMPORT_CREATE, IMPORT_UPDATE, DELETE, ERASE, or NOOP (a delete of
+	 * a contact already deleted) */
+	const char *action;
 	int lists_updated;
-	const char *unknown_lists; /* non-NULL: refused, nothing written */
-	struct store_rows *rows;   /* owned by the caller */
+	int lists_removed;
+	/* unknown_list, unknown_field, invalid_field, email_taken,
+	 * suppressed, not_found */
+	const char *err;
+	const char *err_field;  /* the request's field, or a custom field's name */
+	const char *err_detail; /* unknown list ids; a custom field's type */
+	struct store_rows *rows; /* owned by the caller: store_rows_free() */
 };
+
+/* POST /contacts (and a bulk row): create or update by email. */
 enum store_status store_contact_upsert(struct store *s, const char *org_id,
 				       const struct contact_input *in,
-				       struct upsert_result *out);
+				       struct write_result *out)
+	__attribute__((warn_unused_result));
+/* PATCH /contacts/{id}. */
+enum store_status store_contact_patch(struct store *s, const char *org_id,
+				      const char *id, const struct contact_input *in,
+				      struct write_result *out)
+	__attribute__((warn_unused_result));
+/* DELETE by id, or by email when id is NULL: a soft delete, or an erasure
+ * (with a suppression when suppress). */
+enum store_status store_contact_delete(struct store *s, const char *org_id,
+				       const char *id, const char *email,
+				       bool erase, bool suppress,
+				       struct write_result *out)
+	__attribute__((warn_unused_result));
+/* *lifted: whether the email was suppressed. */
+enum store_status store_suppression_lift(struct store *s, const char *org_id,
+					 const char *email, bool *lifted)
+	__attribute__((warn_unused_result));
 
+/* Lists: *out is new when STORE_OK (no row: no such list). */
 enum store_status store_list_create(struct store *s, const char *org_id,
 				    const struct list_input *in,
-				    struct store_rows **out);
+				    struct store_rows **out)
+	__attribute__((warn_unused_result));
+enum store_status store_list_by_id(struct store *s, const char *org_id,
+				   const char *id, struct store_rows **out)
+	__attribute__((warn_unused_result));
+/* No row: no such list, or it is deleted. */
+enum store_status store_list_patch(struct store *s, const char *org_id,
+				   const char *id, const struct list_input *in,
+				   struct store_rows **out)
+	__attribute__((warn_unused_result));
+enum store_status store_list_delete(struct store *s, const char *org_id,
+				    const char *id, struct store_rows **out)
+	__attribute__((warn_unused_result));
 /* type may be NULL for every type. */
 enum store_status store_lists_page(struct store *s, const char *org_id,
 				   int64_t offset, int limit, const char *type,
-				   struct store_rows **out);
+				   struct store_rows **out)
+	__attribute__((warn_unused_result));
 
-enum store_status store_cache_epoch_bump(struct store *s, const char *org_id);
+/* Custom fields.  create: no row when the name is taken. */
+enum store_status store_field_create(struct store *s, const char *org_id,
+				     const char *name, const char *type,
+				     struct store_rows **out)
+	__attribute__((warn_unused_result));
+enum store_status store_fields_list(struct store *s, const char *org_id,
+				    struct store_rows **out)
+	__attribute__((warn_unused_result));
+enum store_status store_field_delete(struct store *s, const char *org_id,
+				     const char *name, bool *deleted)
+	__attribute__((warn_unused_result));
+
+enum store_status store_cache_epoch_bump(struct store *s, const char *org_id)
+	__attribute__((warn_unused_result));
 
 /* Which PostgreSQL server process serves this store: connects if need be. */
 #define STORE_BACKEND_START_LEN 48
@@ -95,6 +162,7 @@ enum store_status store_end_backend(struct store *s, const struct store_backend 
 size_t store_rows_count(const struct store_rows *r);
 void store_rows_contact(const struct store_rows *r, size_t i, struct contact *out);
 void store_rows_list(const struct store_rows *r, size_t i, struct list *out);
+void store_rows_field(const struct store_rows *r, size_t i, struct field_def *out);
 void store_rows_free(struct store_rows *r);
 
 #endif

@@ -7,29 +7,109 @@
 #ifndef CONTACTS_STORE_SQL_H
 #define CONTACTS_STORE_SQL_H
 
-/* The contact object's columns, in the order store.c decodes them. */
+/* The contact object's columns, in the order of enum contact_col. */
 #define CONTACT_COLUMNS                                                    \
 	"id, email, eid, name, phone, company, type, status, created_at, " \
-	"updated_at, deleted_at, last_action"
+	"updated_at, deleted_at, last_action, fields"
+
+enum contact_col {
+	CONTACT_COL_ID,
+	CONTACT_COL_EMAIL,
+	CONTACT_COL_EID,
+	CONTACT_COL_NAME,
+	CONTACT_COL_PHONE,
+	CONTACT_COL_COMPANY,
+	CONTACT_COL_TYPE,
+	CONTACT_COL_STATUS,
+	CONTACT_COL_CREATED_AT,
+	CONTACT_COL_UPDATED_AT,
+	CONTACT_COL_DELETED_AT,
+	CONTACT_COL_LAST_ACTION,
+	CONTACT_COL_FIELDS,
+	CONTACT_COL__COUNT,
+};
+
+/* What a write function (schema/003_lifecycle.sql, type contact_write)
+ * returns: the contact's columns, then enum write_col. */
+#define WRITE_COLUMNS                                                       \
+	"(w.c).id, (w.c).email, (w.c).eid, (w.c).name, (w.c).phone, "      \
+	"(w.c).company, (w.c).type, (w.c).status, (w.c).created_at, "      \
+	"(w.c).updated_at, (w.c).deleted_at, (w.c).last_action, "          \
+	"(w.c).fields, w.action, w.lists_updated, w.lists_removed, w.err, " \
+	"w.err_field, w.err_detail"
+
+enum write_col {
+	WRITE_COL_ACTION = CONTACT_COL__COUNT,
+	WRITE_COL_LISTS_UPDATED,
+	WRITE_COL_LISTS_REMOVED,
+	WRITE_COL_ERR,
+	WRITE_COL_ERR_FIELD,
+	WRITE_COL_ERR_DETAIL,
+	WRITE_COL__COUNT,
+};
 
 #define LIST_COLUMNS \
 	"id, name, type, member_count, created_at, updated_at, deleted_at"
+
+enum list_col {
+	LIST_COL_ID,
+	LIST_COL_NAME,
+	LIST_COL_TYPE,
+	LIST_COL_COUNT,
+	LIST_COL_CREATED_AT,
+	LIST_COL_UPDATED_AT,
+	LIST_COL_DELETED_AT,
+	LIST_COL__COUNT,
+};
+
+#define FIELD_COLUMNS "name, type, created_at"
+
+enum field_col {
+	FIELD_COL_NAME,
+	FIELD_COL_TYPE,
+	FIELD_COL_CREATED_AT,
+	FIELD_COL__COUNT,
+};
+
+enum key_col {
+	KEY_COL_ORG_ID,
+	KEY_COL_ORG_NAME,
+	KEY_COL_KEY_NAME,
+	KEY_COL_HASH,
+	KEY_COL_CACHE_EPOCH,
+	KEY_COL_RATE_LIMIT,
+	KEY_COL__COUNT,
+};
 
 enum stmt {
 	STMT_PING,
 	STMT_KEY_LOOKUP,
 	STMT_CONTACT_BY_EMAIL,
-	STMT_CONTACTS_BY_POS,
-	STMT_CONTACTS_LIVE,
+	STMT_CONTACT_BY_ID,
+	STMT_CONTACTS_PAGE,
 	STMT_CONTACT_UPSERT,
+	STMT_CONTACT_PATCH,
+	STMT_CONTACT_DELETE,
+	STMT_CONTACT_ERASE,
+	STMT_SUPPRESSION_LIFT,
 	STMT_LIST_CREATE,
+	STMT_LIST_BY_ID,
+	STMT_LIST_PATCH,
+	STMT_LIST_DELETE,
 	STMT_LISTS_PAGE,
 	STMT_LISTS_PAGE_TYPE,
+	STMT_LIST_MEMBERS_PAGE,
+	STMT_FIELD_CREATE,
+	STMT_FIELDS_LIST,
+	STMT_FIELD_DELETE,
 	STMT_CACHE_EPOCH_BUMP,
 	STMT_BACKEND_START,
 	STMT_END_BACKEND,
 	STMT__COUNT,
 };
+
+/* The most parameters of any statement. */
+#define STMT_MAX_PARAMS 14
 
 struct stmt_def {
 	const char *name;
@@ -41,7 +121,7 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	[STMT_PING] = {"ping", 0, "SELECT 1"},
 	/* $1 key id -> the key's organization and hash; revoked keys are gone. */
 	[STMT_KEY_LOOKUP] = {"key_lookup", 1,
-		"SELECT k.org_id, o.name, k.name, k.key_hash, o.deleted_count, "
+		"SELECT k.org_id, o.name, k.name, k.key_hash, "
 		"o.cache_epoch, coalesce(k.rate_limit, -1) "
 		"FROM api_keys k JOIN organizations o ON o.id = k.org_id "
 		"WHERE k.id = $1 AND k.revoked_at IS NULL"},
@@ -52,35 +132,79 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"SELECT " CONTACT_COLUMNS " FROM contacts "
 		"WHERE org_id = $1 AND email_key = "
 		"(lower($2 COLLATE \"und-x-icu\") COLLATE \"default\")"},
-	/* $1 org, $2 offset, $3 limit: positions are dense, so offset N is
-	 * pos > N (used while the organization has no deleted contact, or
-	 * when deleted ones are asked for). */
-	[STMT_CONTACTS_BY_POS] = {"contacts_by_pos", 3,
+	/* $1 org, $2 id */
+	[STMT_CONTACT_BY_ID] = {"contact_by_id", 2,
 		"SELECT " CONTACT_COLUMNS " FROM contacts "
-		"WHERE org_id = $1 AND pos > $2::bigint "
-		"ORDER BY pos LIMIT $3::int"},
-	/* $1 org, $2 offset, $3 limit, skipping deleted contacts. */
-	[STMT_CONTACTS_LIVE] = {"contacts_live", 3,
-		"SELECT " CONTACT_COLUMNS " FROM contacts "
-		"WHERE org_id = $1 AND status <> 'deleted' "
-		"ORDER BY pos OFFSET $2::bigint LIMIT $3::int"},
-	/* See schema/001_init.sql for the function. */
-	[STMT_CONTACT_UPSERT] = {"contact_upsert", 11,
-		"SELECT " CONTACT_COLUMNS ", action, lists_updated, unknown_lists "
-		"FROM contact_upsert($1, $2, $3, $4, $5::int, $6, $7, $8, $9, $10, "
-		"$11::text[])"},
+		"WHERE id = $2 AND org_id = $1"},
+	/* $1 org, $2 offset, $3 limit, $4 include deleted: positions while
+	 * the organization has no holes, block sums otherwise
+	 * (schema/003_lifecycle.sql). */
+	[STMT_CONTACTS_PAGE] = {"contacts_page", 4,
+		"SELECT " CONTACT_COLUMNS " FROM "
+		"contacts_page($1, $2::bigint, $3::int, $4::boolean)"},
+	/* The write functions: schema/003_lifecycle.sql. */
+	[STMT_CONTACT_UPSERT] = {"contact_upsert", 13,
+		"SELECT " WRITE_COLUMNS " FROM contact_upsert($1, $2, $3, $4, "
+		"$5::int, $6, $7, $8, $9, $10, $11::text[], $12::text[], $13::jsonb) w"},
+	[STMT_CONTACT_PATCH] = {"contact_patch", 14,
+		"SELECT " WRITE_COLUMNS " FROM contact_patch($1, $2, $3::int, $4, "
+		"$5, $6, $7, $8, $9, $10, $11, $12::text[], $13::text[], $14::jsonb) w"},
+	/* $1 org, $2 id or NULL, $3 email or NULL */
+	[STMT_CONTACT_DELETE] = {"contact_delete", 3,
+		"SELECT " WRITE_COLUMNS " FROM contact_delete($1, $2, $3) w"},
+	/* $1 org, $2 id or NULL, $3 email or NULL, $4 suppress */
+	[STMT_CONTACT_ERASE] = {"contact_erase", 4,
+		"SELECT " WRITE_COLUMNS " FROM contact_erase($1, $2, $3, $4::boolean) w"},
+	/* $1 org, $2 email: true when a suppression was lifted */
+	[STMT_SUPPRESSION_LIFT] = {"suppression_lift", 2,
+		"SELECT suppression_lift($1, $2)"},
 	/* $1 id, $2 org, $3 name, $4 type */
 	[STMT_LIST_CREATE] = {"list_create", 4,
 		"INSERT INTO lists (id, org_id, name, type) VALUES ($1, $2, $3, $4) "
 		"RETURNING " LIST_COLUMNS},
+	/* $1 org, $2 id */
+	[STMT_LIST_BY_ID] = {"list_by_id", 2,
+		"SELECT " LIST_COLUMNS " FROM lists WHERE id = $2 AND org_id = $1"},
+	/* $1 org, $2 id, $3 name or NULL, $4 type or NULL: a list not deleted */
+	[STMT_LIST_PATCH] = {"list_patch", 4,
+		"UPDATE lists SET name = coalesce($3, name), type = coalesce($4, type), "
+		"updated_at = clock_timestamp() "
+		"WHERE id = $2 AND org_id = $1 AND deleted_at IS NULL "
+		"RETURNING " LIST_COLUMNS},
+	/* $1 org, $2 id: a deleted list keeps its first deletion's time (the
+	 * row is rewritten all the same: a concurrent delete then returns
+	 * the state after the first). */
+	[STMT_LIST_DELETE] = {"list_delete", 2,
+		"UPDATE lists SET "
+		"updated_at = CASE WHEN deleted_at IS NULL THEN clock_timestamp() "
+		"ELSE updated_at END, "
+		"deleted_at = coalesce(deleted_at, clock_timestamp()) "
+		"WHERE id = $2 AND org_id = $1 RETURNING " LIST_COLUMNS},
 	/* $1 org, $2 offset, $3 limit */
 	[STMT_LISTS_PAGE] = {"lists_page", 3,
-		"SELECT " LIST_COLUMNS " FROM lists WHERE org_id = $1 "
+		"SELECT " LIST_COLUMNS " FROM lists "
+		"WHERE org_id = $1 AND deleted_at IS NULL "
 		"ORDER BY seq OFFSET $2::bigint LIMIT $3::int"},
 	/* $1 org, $2 offset, $3 limit, $4 type */
 	[STMT_LISTS_PAGE_TYPE] = {"lists_page_type", 4,
-		"SELECT " LIST_COLUMNS " FROM lists WHERE org_id = $1 AND type = $4 "
+		"SELECT " LIST_COLUMNS " FROM lists "
+		"WHERE org_id = $1 AND type = $4 AND deleted_at IS NULL "
 		"ORDER BY seq OFFSET $2::bigint LIMIT $3::int"},
+	/* $1 org, $2 list, $3 offset, $4 limit, $5 include deleted */
+	[STMT_LIST_MEMBERS_PAGE] = {"list_members_page", 5,
+		"SELECT " CONTACT_COLUMNS " FROM "
+		"list_members_page($1, $2, $3::bigint, $4::int, $5::boolean)"},
+	/* $1 org, $2 name, $3 type: no row when the name is taken */
+	[STMT_FIELD_CREATE] = {"field_create", 3,
+		"INSERT INTO custom_fields (org_id, name, type) VALUES ($1, $2, $3) "
+		"ON CONFLICT DO NOTHING RETURNING " FIELD_COLUMNS},
+	/* $1 org */
+	[STMT_FIELDS_LIST] = {"fields_list", 1,
+		"SELECT " FIELD_COLUMNS " FROM custom_fields WHERE org_id = $1 "
+		"ORDER BY seq"},
+	/* $1 org, $2 name: true when it existed */
+	[STMT_FIELD_DELETE] = {"field_delete", 2,
+		"SELECT custom_field_delete($1, $2)"},
 	/* $1 org: makes every cached entry of the organization unreachable. */
 	[STMT_CACHE_EPOCH_BUMP] = {"cache_epoch_bump", 1,
 		"UPDATE organizations SET cache_epoch = cache_epoch + 1 "

@@ -26,8 +26,20 @@ static handler_fn *const handlers[ROUTE__COUNT] = {
 	[ROUTE_TEST] = handle_test,
 	[ROUTE_CONTACTS_GET] = handle_contacts_get,
 	[ROUTE_CONTACTS_POST] = handle_contacts_post,
+	[ROUTE_CONTACTS_DELETE] = handle_contacts_delete,
+	[ROUTE_CONTACT_GET] = handle_contact_get,
+	[ROUTE_CONTACT_PATCH] = handle_contact_patch,
+	[ROUTE_CONTACT_DELETE] = handle_contact_delete,
 	[ROUTE_LISTS_GET] = handle_lists_get,
 	[ROUTE_LISTS_POST] = handle_lists_post,
+	[ROUTE_LIST_GET] = handle_list_get,
+	[ROUTE_LIST_PATCH] = handle_list_patch,
+	[ROUTE_LIST_DELETE] = handle_list_delete,
+	[ROUTE_LIST_CONTACTS_GET] = handle_list_contacts_get,
+	[ROUTE_FIELDS_GET] = handle_fields_get,
+	[ROUTE_FIELDS_POST] = handle_fields_post,
+	[ROUTE_FIELD_DELETE] = handle_field_delete,
+	[ROUTE_SUPPRESSIONS_DELETE] = handle_suppressions_delete,
 };
 
 /* Requests served back to back before pending signals are let in. */
@@ -131,7 +143,7 @@ static bool authenticate(struct app *app, const struct request *req,
 }
 
 /* Routes, authenticates and runs the handler; returns the metrics route. */
-static int dispatch(struct app *app, const struct request *req,
+static int dispatch(struct app *app, struct request *req,
 		    struct response *res, const char **route_name)
 {
 	struct route_match m;
@@ -153,6 +165,7 @@ static int dispatch(struct app *app, const struct request *req,
 		break;
 	}
 	*route_name = m.name;
+	req->param = m.param;
 	if (m.needs_auth) {
 		if (!authenticate(app, req, res, &who))
 			return (int)m.id;

@@ -2,8 +2,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "codec.h"
 #include "handlers.h"
+#include "id.h"
 #include "log.h"
+#include "validate.h"
+#include "writes.h"
 
 void respond_store_failure(struct app *app, const struct request *req,
 			   struct response *res, enum store_status st)
@@ -66,4 +70,124 @@ bool read_page_params(const struct query *q, struct page_params *p,
 	}
 	p->limit = (int)v;
 	return true;
+}
+
+bool read_email(const char *email, size_t len, struct response *res, char **key)
+{
+	email = str_trim(email, len, &len);
+	if (!email_valid(email, len)) {
+		response_fail(res, API_INVALID_PARAMETER, "email",
+			      "email must be a valid address");
+		return false;
+	}
+	*key = xmalloc(len + 1);
+	email_fold(email, len, *key);
+	return true;
+}
+
+void encode_contacts(struct buf *out, const struct store_rows *rows)
+{
+	size_t n = store_rows_count(rows);
+
+	buf_puts(out, "{\"contacts\":[");
+	for (size_t i = 0; i < n; i++) {
+		struct contact c;
+
+		store_rows_contact(rows, i, &c);
+		if (i)
+			buf_putc(out, ',');
+		codec_contact(out, &c);
+	}
+	buf_puts(out, "]}");
+}
+
+void encode_write(struct buf *out, const struct write_result *wr, bool action,
+		  bool lists)
+{
+	buf_puts(out, "{\"contact\":");
+	codec_contact(out, &wr->contact);
+	if (action)
+		buf_printf(out, ",\"action\":\"%s\"", wr->action);
+	if (lists)
+		buf_printf(out, ",\"listsUpdated\":%d,\"listsRemoved\":%d",
+			   wr->lists_updated, wr->lists_removed);
+	buf_putc(out, '}');
+}
+
+bool write_begin(struct app *app, const struct principal *who,
+		 struct response *res, uint64_t *note)
+{
+	*note = writes_begin(app, who->key.org_id);
+	if (*note)
+		return true;
+	response_fail(res, API_UNAVAILABLE, NULL,
+		      "the database is unavailable, try again shortly");
+	return false;
+}
+
+bool write_finish(struct app *app, const struct request *req,
+		  const struct principal *who, struct response *res,
+		  uint64_t note, enum store_status st, bool refused)
+{
+	if (st == STORE_UNAVAILABLE) {
+		/* The outcome is unknown: the note stays, to be settled. */
+		respond_store_failure(app, req, res, st);
+		return false;
+	}
+	if (st != STORE_OK || refused) {
+		writes_abandon(app, note);
+		if (st != STORE_OK)
+			respond_store_failure(app, req, res, st);
+		return false;
+	}
+	if (writes_publish(app, who->key.org_id, note) < 0) {
+		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=\"%s\"",
+			   store_error(app->store));
+		response_fail(res, API_UNAVAILABLE, NULL,
+			      "the change was saved but could not be published yet, try again shortly");
+		return false;
+	}
+	return true;
+}
+
+void respond_refusal(struct response *res, const struct write_result *wr,
+		     const struct contact_input *in)
+{
+	const char *err = wr->err, *field = wr->err_field;
+	const char *spelled = field && in ? codec_custom_spelling(in, field) : field;
+
+	if (strcmp(err, "unknown_list") == 0)
+		response_fail(res, API_UNKNOWN_LIST, field, "unknown list ids: %s",
+			      wr->err_detail ? wr->err_detail : "");
+	else if (strcmp(err, "unknown_field") == 0)
+		response_fail(res, API_UNKNOWN_FIELD, spelled,
+			      "%s is not a custom field of this organization (POST /fields defines one)",
+			      spelled);
+	else if (strcmp(err, "invalid_field") == 0)
+		response_fail(res, API_INVALID_FIELD, spelled,
+			      "%s must be a %s%s or null", spelled,
+			      wr->err_detail ? wr->err_detail : "value of its type",
+			      wr->err_detail && strcmp(wr->err_detail, "date") == 0
+				      ? " written YYYY-MM-DD"
+				      : wr->err_detail && strcmp(wr->err_detail, "string") == 0
+					      ? " of at most 1000 characters"
+					      : "");
+	else if (strcmp(err, "email_taken") == 0)
+		response_fail(res, API_EMAIL_TAKEN, "email",
+			      "another contact of this organization has that email");
+	else if (strcmp(err, "suppressed") == 0)
+		response_fail(res, API_SUPPRESSED, "email",
+			      "that email was erased with suppression (DELETE /suppressions lifts it)");
+	else if (strcmp(err, "not_found") == 0)
+		response_fail(res, API_NOT_FOUND, NULL, "no such contact");
+	else
+		response_fail(res, API_INTERNAL, NULL, "internal error");
+}
+
+bool path_id(const struct request *req, const char *what, struct response *res)
+{
+	if (req->param && id_valid(req->param, strlen(req->param)))
+		return true;
+	response_fail(res, API_NOT_FOUND, NULL, "no such %s", what);
+	return false;
 }

@@ -1,76 +1,101 @@
-/* contacts.c - GET /contacts (a page, or one email) and POST /contacts
- * (create or update by email). */
+/* contacts.c - /contacts: GET (a page, or one email), POST (create or
+ * update by email), DELETE (by email, in the query or the body). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
 #include "handlers.h"
-#include "writes.h"
 #include "log.h"
-#include "validate.h"
 
-/* A cached entry is the JSON body followed by one byte: 'F' for a full page
- * (which carries a Link to the next one), 'P' otherwise.  At the end, so
- * that a hit is answered by dropping it, without moving the body. */
-#define ENTRY_FULL 'F'
-#define ENTRY_PARTIAL 'P'
-
-struct contacts_read {
-	bool include_all;
-	bool by_email;
-	char *email_key; /* owned, when by_email */
-	struct page_params page;
-	char what[300];  /* the cache key's last part */
-};
-
-static void link_next(struct response *res, const struct contacts_read *rd)
+void handle_contacts_get(struct app *app, const struct request *req,
+			 const struct principal *who, struct response *res)
 {
-	response_header(res, "Link", "</contacts?offset=%lld&limit=%d%s>; rel=\"next\"",
-			(long long)(rd->page.offset + rd->page.limit), rd->page.limit,
-			rd->include_all ? "&includeAll=true" : "");
+	struct listing ls;
+
+	if (listing_params(req, NULL, &ls, res))
+		listing_serve(app, req, who, &ls, res);
+	listing_cleanup(&ls);
 }
 
-static bool read_params(const struct request *req, struct contacts_read *rd,
-			struct response *res)
+void handle_contacts_post(struct app *app, const struct request *req,
+			  const struct principal *who, struct response *res)
+{
+	struct contact_input in;
+	struct write_result wr = {0};
+	struct apierr err;
+	enum store_status st;
+	uint64_t note;
+	bool created;
+
+	if (!require_json_body(req, res))
+		return;
+	if (codec_parse_contact(req->body.data, req->body.len, CONTACT_UPSERT, &in,
+				&err) < 0) {
+		response_error(res, &err);
+		return;
+	}
+	if (!write_begin(app, who, res, &note))
+		goto out;
+	st = store_contact_upsert(app->store, who->key.org_id, &in, &wr);
+	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && wr.err)) {
+		if (st == STORE_OK)
+			respond_refusal(res, &wr, &in);
+		goto out;
+	}
+	created = strcmp(wr.action, "IMPORT_CREATE") == 0;
+	encode_write(&res->body, &wr, true, true);
+	if (created)
+		response_header(res, "Location", "/contacts/%s", wr.contact.id);
+	response_json(res, created ? 201 : 200);
+out:
+	store_rows_free(wr.rows);
+	contact_input_cleanup(&in);
+}
+
+struct delete_params {
+	bool erase;
+	bool suppress;
+	char *email_key; /* owned: DELETE /contacts?email= */
+};
+
+/* The query of a DELETE: erase=, suppress= and (on /contacts) email=.
+ * False: answered 400. */
+static bool delete_params(const struct request *req, bool by_email,
+			  struct delete_params *dp, struct response *res)
 {
 	struct query q;
 	const char *email;
 	size_t email_len;
 	bool ok = false;
 
-	memset(rd, 0, sizeof(*rd));
+	memset(dp, 0, sizeof(*dp));
 	if (!parse_query(req, &q, res))
 		return false;
-	if (query_get_bool(&q, "includeAll", false, &rd->include_all) == QUERY_INVALID) {
-		response_fail(res, API_INVALID_PARAMETER, "includeAll",
-			      "includeAll must be true or false, given once");
+	if (query_get_bool(&q, "erase", false, &dp->erase) == QUERY_INVALID) {
+		response_fail(res, API_INVALID_PARAMETER, "erase",
+			      "erase must be true or false, given once");
 		goto out;
 	}
-	if (!read_page_params(&q, &rd->page, res))
+	if (query_get_bool(&q, "suppress", false, &dp->suppress) == QUERY_INVALID ||
+	    (dp->suppress && !dp->erase)) {
+		response_fail(res, API_INVALID_PARAMETER, "suppress",
+			      "suppress must be true or false, given once, and true only with erase=true");
 		goto out;
-	switch (query_get_str(&q, "email", &email, &email_len)) {
-	case QUERY_OK:
-		email = str_trim(email, email_len, &email_len);
-		if (!email_valid(email, email_len)) {
+	}
+	if (by_email) {
+		switch (query_get_str(&q, "email", &email, &email_len)) {
+		case QUERY_OK:
+			if (!read_email(email, email_len, res, &dp->email_key))
+				goto out;
+			break;
+		case QUERY_ABSENT:
+			break;
+		case QUERY_INVALID:
 			response_fail(res, API_INVALID_PARAMETER, "email",
-				      "email must be a valid address");
+				      "email must be given once");
 			goto out;
 		}
-		rd->by_email = true;
-		rd->email_key = xmalloc(email_len + 1);
-		email_fold(email, email_len, rd->email_key);
-		snprintf(rd->what, sizeof(rd->what), "e:%d:%s", rd->include_all,
-			 rd->email_key);
-		break;
-	case QUERY_ABSENT:
-		snprintf(rd->what, sizeof(rd->what), "p:%d:%lld:%d", rd->include_all,
-			 (long long)rd->page.offset, rd->page.limit);
-		break;
-	case QUERY_INVALID:
-		response_fail(res, API_INVALID_PARAMETER, "email",
-			      "email must be given once");
-		goto out;
 	}
 	ok = true;
 out:
@@ -78,129 +103,187 @@ out:
 	return ok;
 }
 
-/* Reads from PostgreSQL and encodes the entry (body + flag byte) into out. */
-static enum store_status load(struct app *app, const struct principal *who,
-			      const struct contacts_read *rd, struct buf *out)
+/* Deletes or erases the contact of id (or, id NULL, of email_key). */
+static void delete_contact(struct app *app, const struct request *req,
+		    const struct principal *who, const char *id,
+		    const struct delete_params *dp, struct response *res)
+{
+	struct write_result wr = {0};
+	enum store_status st;
+	uint64_t note;
+
+	if (!write_begin(app, who, res, &note))
+		return;
+	st = store_contact_delete(app->store, who->key.org_id, id, dp->email_key,
+				  dp->erase, dp->suppress, &wr);
+	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && wr.err)) {
+		if (st == STORE_OK)
+			respond_refusal(res, &wr, NULL);
+		goto out;
+	}
+	if (dp->erase) {
+		/* Nothing of the contact may stay in Redis either: every
+		 * entry of the organization goes (docs/caching.md). */
+		if (cache_purge(app->cache, who->key.org_id) < 0)
+			rlog_warn(req->request_id,
+				  "msg=\"cannot purge the cache after an erasure; its entries expire within cache_ttl\"");
+		response_empty(res, 204);
+		goto out;
+	}
+	encode_write(&res->body, &wr, false, false);
+	response_json(res, 200);
+out:
+	store_rows_free(wr.rows);
+}
+
+void handle_contacts_delete(struct app *app, const struct request *req,
+			    const struct principal *who, struct response *res)
+{
+	struct delete_params dp;
+	struct contact_input in = {0};
+	struct apierr err;
+
+	if (!delete_params(req, true, &dp, res))
+		goto out;
+	if (req->body.len > 0 || req->body_too_large) {
+		/* Trustmary's form: {"email": "..."} */
+		if (dp.email_key) {
+			response_fail(res, API_INVALID_PARAMETER, "email",
+				      "give the email in the query or in the body, not both");
+			goto out;
+		}
+		if (!require_json_body(req, res))
+			goto out;
+		if (codec_parse_contact(req->body.data, req->body.len,
+					CONTACT_EMAIL_ONLY, &in, &err) < 0) {
+			response_error(res, &err);
+			goto out;
+		}
+		dp.email_key = xstrdup(in.email_key);
+	}
+	if (!dp.email_key) {
+		response_fail(res, API_INVALID_PARAMETER, "email",
+			      "email is required: DELETE /contacts?email=..., a body {\"email\": ...}, or DELETE /contacts/{id}");
+		goto out;
+	}
+	delete_contact(app, req, who, NULL, &dp, res);
+out:
+	contact_input_cleanup(&in);
+	free(dp.email_key);
+}
+
+void handle_contact_delete(struct app *app, const struct request *req,
+			   const struct principal *who, struct response *res)
+{
+	struct delete_params dp;
+
+	if (!path_id(req, "contact", res))
+		return;
+	if (delete_params(req, false, &dp, res))
+		delete_contact(app, req, who, req->param, &dp, res);
+	free(dp.email_key);
+}
+
+void handle_contact_get(struct app *app, const struct request *req,
+			const struct principal *who, struct response *res)
 {
 	struct store_rows *rows;
 	enum store_status st;
-	size_t n;
+	struct contact c;
 
-	if (rd->by_email)
-		st = store_contact_by_email(app->store, who->key.org_id, rd->email_key,
-					    rd->include_all, &rows);
-	else
-		st = store_contacts_page(app->store, who->key.org_id, rd->page.offset,
-					 rd->page.limit,
-					 rd->include_all || who->key.deleted_count == 0,
-					 &rows);
-	if (st != STORE_OK)
-		return st;
-	n = store_rows_count(rows);
-	buf_puts(out, "{\"contacts\":[");
-	for (size_t i = 0; i < n; i++) {
-		struct contact c;
-
-		store_rows_contact(rows, i, &c);
-		if (i)
-			buf_putc(out, ',');
-		codec_contact(out, &c);
-	}
-	buf_puts(out, "]}");
-	buf_putc(out, !rd->by_email && n == (size_t)rd->page.limit ? ENTRY_FULL
-								   : ENTRY_PARTIAL);
-	store_rows_free(rows);
-	return STORE_OK;
-}
-
-/* An entry we wrote ends with its flag; anything else is treated as a miss. */
-static bool entry_valid(const struct buf *entry)
-{
-	return entry->len > 0 && (entry->data[entry->len - 1] == ENTRY_FULL ||
-				  entry->data[entry->len - 1] == ENTRY_PARTIAL);
-}
-
-void handle_contacts_get(struct app *app, const struct request *req,
-			 const struct principal *who, struct response *res)
-{
-	struct contacts_read rd;
-	struct cache_ticket ticket;
-	struct buf *entry = &res->body;
-	enum store_status st;
-
-	if (!read_params(req, &rd, res))
+	if (!path_id(req, "contact", res))
 		return;
-	/* The entry is built in the body buffer; its flag byte is cut off
-	 * before sending. */
-	buf_reset(entry);
-	if (cache_get(app->cache, who->key.org_id, who->key.cache_epoch, rd.what,
-		      entry, &ticket) != CACHE_HIT || !entry_valid(entry)) {
-		buf_reset(entry);
-		st = load(app, who, &rd, entry);
-		if (st != STORE_OK) {
-			respond_store_failure(app, req, res, st);
-			goto out;
-		}
-		cache_put(app->cache, who->key.org_id, who->key.cache_epoch, rd.what,
-			  &ticket, entry->data, entry->len);
+	st = store_contact_by_id(app->store, who->key.org_id, req->param, &rows);
+	if (st != STORE_OK) {
+		respond_store_failure(app, req, res, st);
+		return;
 	}
-	if (entry->data[entry->len - 1] == ENTRY_FULL)
-		link_next(res, &rd);
-	entry->data[--entry->len] = '\0';
+	if (store_rows_count(rows) != 1) {
+		response_fail(res, API_NOT_FOUND, NULL, "no such contact");
+		goto out;
+	}
+	store_rows_contact(rows, 0, &c);
+	buf_puts(&res->body, "{\"contact\":");
+	codec_contact(&res->body, &c);
+	buf_putc(&res->body, '}');
 	response_json(res, 200);
 out:
-	free(rd.email_key);
+	store_rows_free(rows);
 }
 
-void handle_contacts_post(struct app *app, const struct request *req,
+/* True when a PATCH body changes nothing at all. */
+static bool patch_empty(const struct contact_input *in)
+{
+	return in->fields == 0 && in->nlists == 0 && in->nremove == 0 && !in->custom;
+}
+
+void handle_contact_patch(struct app *app, const struct request *req,
 			  const struct principal *who, struct response *res)
 {
 	struct contact_input in;
-	struct upsert_result up = {0};
+	struct write_result wr = {0};
 	struct apierr err;
 	enum store_status st;
 	uint64_t note;
 
+	if (!path_id(req, "contact", res))
+		return;
 	if (!require_json_body(req, res))
 		return;
-	if (codec_parse_contact(req->body.data, req->body.len, &in, &err) < 0) {
+	if (codec_parse_contact(req->body.data, req->body.len, CONTACT_PATCH, &in,
+				&err) < 0) {
 		response_error(res, &err);
 		return;
 	}
-	note = writes_begin(app, who->key.org_id);
-	if (!note) {
-		response_fail(res, API_UNAVAILABLE, NULL,
-			      "the database is unavailable, try again shortly");
+	if (patch_empty(&in)) {
+		/* Nothing to write: the contact as it is. */
+		contact_input_cleanup(&in);
+		handle_contact_get(app, req, who, res);
+		return;
+	}
+	if (!write_begin(app, who, res, &note))
+		goto out;
+	st = store_contact_patch(app->store, who->key.org_id, req->param, &in, &wr);
+	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && wr.err)) {
+		if (st == STORE_OK)
+			respond_refusal(res, &wr, &in);
 		goto out;
 	}
-	st = store_contact_upsert(app->store, who->key.org_id, &in, &up);
-	if (st == STORE_UNAVAILABLE) {
-		/* The outcome is unknown: the note stays, to be settled. */
-		respond_store_failure(app, req, res, st);
-		goto out;
-	}
-	if (st != STORE_OK || up.unknown_lists) {
-		writes_abandon(app, note);
-		if (st != STORE_OK)
-			respond_store_failure(app, req, res, st);
-		else
-			response_fail(res, API_UNKNOWN_LIST, "addToLists",
-				      "unknown list ids: %s", up.unknown_lists);
-		goto out;
-	}
-	if (writes_publish(app, who->key.org_id, note) < 0) {
-		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=\"%s\"",
-			   store_error(app->store));
-		response_fail(res, API_UNAVAILABLE, NULL,
-			      "the change was saved but could not be published yet, try again shortly");
-		goto out;
-	}
-	buf_puts(&res->body, "{\"contact\":");
-	codec_contact(&res->body, &up.contact);
-	buf_printf(&res->body, ",\"action\":\"%s\",\"listsUpdated\":%d}",
-		   up.created ? "IMPORT_CREATE" : "IMPORT_UPDATE", up.lists_updated);
-	response_json(res, up.created ? 201 : 200);
+	encode_write(&res->body, &wr, false, true);
+	response_json(res, 200);
 out:
-	store_rows_free(up.rows);
+	store_rows_free(wr.rows);
 	contact_input_cleanup(&in);
+}
+
+void handle_suppressions_delete(struct app *app, const struct request *req,
+				const struct principal *who, struct response *res)
+{
+	struct query q;
+	const char *email;
+	size_t email_len;
+	char *key = NULL;
+	bool lifted = false;
+	enum store_status st;
+
+	if (!parse_query(req, &q, res))
+		return;
+	if (query_get_str(&q, "email", &email, &email_len) != QUERY_OK) {
+		response_fail(res, API_INVALID_PARAMETER, "email",
+			      "email is required, given once");
+		goto out;
+	}
+	if (!read_email(email, email_len, res, &key))
+		goto out;
+	/* No cached answer shows a suppression: no cache to tell. */
+	st = store_suppression_lift(app->store, who->key.org_id, key, &lifted);
+	if (st != STORE_OK)
+		respond_store_failure(app, req, res, st);
+	else if (!lifted)
+		response_fail(res, API_NOT_FOUND, NULL, "that email is not suppressed");
+	else
+		response_empty(res, 204);
+out:
+	free(key);
+	query_cleanup(&q);
 }

@@ -21,8 +21,20 @@ handler_fn handle_metrics;
 handler_fn handle_test;
 handler_fn handle_contacts_get;
 handler_fn handle_contacts_post;
+handler_fn handle_contacts_delete;
+handler_fn handle_contact_get;
+handler_fn handle_contact_patch;
+handler_fn handle_contact_delete;
 handler_fn handle_lists_get;
 handler_fn handle_lists_post;
+handler_fn handle_list_get;
+handler_fn handle_list_patch;
+handler_fn handle_list_delete;
+handler_fn handle_list_contacts_get;
+handler_fn handle_fields_get;
+handler_fn handle_fields_post;
+handler_fn handle_field_delete;
+handler_fn handle_suppressions_delete;
 
 /* --- helpers shared by the handlers (common.c) --- */
 
@@ -44,6 +56,60 @@ bool read_page_params(const struct query *q, struct page_params *p,
 /* Parses the query string; false: answered 400. */
 bool parse_query(const struct request *req, struct query *q,
 		 struct response *res);
+
+/* An email parameter: trimmed, checked and folded into *key (new, free
+ * it); false: answered 400 invalid_parameter "email". */
+bool read_email(const char *email, size_t len, struct response *res, char **key);
+
+/* {"contacts":[...]} of every row. */
+void encode_contacts(struct buf *out, const struct store_rows *rows);
+/* {"contact":{...}[,"action":...][,"listsUpdated":N,"listsRemoved":N]}
+ * of a write's contact. */
+void encode_write(struct buf *out, const struct write_result *wr, bool action,
+		  bool lists);
+
+/* --- the write path (writes.h) around one store call ---
+ *
+ *   if (!write_begin(app, who, res, &note)) return;   (answered 503)
+ *   st = store_...(...);
+ *   if (!write_finish(app, req, who, res, note, st, refused)) ...
+ *
+ * write_finish returns true when the write committed and the cache was
+ * told; false when it answered a failure (503/500), or when the store
+ * refused the write (refused: nothing was written, nothing answered yet:
+ * the caller answers with the refusal). */
+bool write_begin(struct app *app, const struct principal *who,
+		 struct response *res, uint64_t *note)
+	__attribute__((warn_unused_result));
+bool write_finish(struct app *app, const struct request *req,
+		  const struct principal *who, struct response *res,
+		  uint64_t note, enum store_status st, bool refused)
+	__attribute__((warn_unused_result));
+/* Answers a refusal of the store (write_result.err); in (may be NULL)
+ * says how the body spelled custom fields. */
+void respond_refusal(struct response *res, const struct write_result *wr,
+		     const struct contact_input *in);
+
+/* A 9-character id of [A-Za-z0-9] from the path; false: answered 404. */
+bool path_id(const struct request *req, const char *what, struct response *res);
+
+/* --- the cached contact listings (listing.c) --- */
+struct listing {
+	const char *list_id; /* borrowed; NULL: the organization's contacts */
+	bool include_all;
+	bool by_email;       /* GET /contacts?email= */
+	char *email_key;     /* owned, when by_email */
+	struct page_params page;
+	char what[CACHE_KEY_MAX - 64]; /* the cache key's last part */
+};
+/* Reads offset, limit, includeAll (and email without a list); false:
+ * answered 400.  Release with listing_cleanup() either way. */
+bool listing_params(const struct request *req, const char *list_id,
+		    struct listing *ls, struct response *res);
+void listing_serve(struct app *app, const struct request *req,
+		   const struct principal *who, const struct listing *ls,
+		   struct response *res);
+void listing_cleanup(struct listing *ls);
 
 
 #endif

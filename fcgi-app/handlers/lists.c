@@ -1,4 +1,5 @@
-/* lists.c - GET /lists and POST /lists. */
+/* lists.c - /lists and /lists/{id}: create, read, rename, delete, and the
+ * members of one list. */
 #include <string.h>
 
 #include "codec.h"
@@ -9,6 +10,24 @@ static bool is_type(const char *s, size_t len)
 {
 	return (len == 8 && memcmp(s, "customer", 8) == 0) ||
 	       (len == 8 && memcmp(s, "employee", 8) == 0);
+}
+
+/* {"list":{...}} of the one row, or 404 when there is none. */
+static void answer_list(struct response *res, struct store_rows *rows, int status)
+{
+	struct list l;
+
+	if (store_rows_count(rows) != 1) {
+		response_fail(res, API_NOT_FOUND, NULL, "no such list");
+		return;
+	}
+	store_rows_list(rows, 0, &l);
+	buf_puts(&res->body, "{\"list\":");
+	codec_list(&res->body, &l);
+	buf_putc(&res->body, '}');
+	if (status == 201)
+		response_header(res, "Location", "/lists/%s", l.id);
+	response_json(res, status);
 }
 
 void handle_lists_get(struct app *app, const struct request *req,
@@ -64,26 +83,101 @@ void handle_lists_post(struct app *app, const struct request *req,
 	struct list_input in;
 	struct store_rows *rows;
 	struct apierr err;
-	struct list l;
 	enum store_status st;
 
 	if (!require_json_body(req, res))
 		return;
-	if (codec_parse_list(req->body.data, req->body.len, &in, &err) < 0) {
+	if (codec_parse_list(req->body.data, req->body.len, false, &in, &err) < 0) {
 		response_error(res, &err);
 		return;
 	}
+	/* A new list is in no cached answer: no cache to tell. */
 	st = store_list_create(app->store, who->key.org_id, &in, &rows);
 	if (st != STORE_OK) {
 		respond_store_failure(app, req, res, st);
 		goto out;
 	}
-	store_rows_list(rows, 0, &l);
-	buf_puts(&res->body, "{\"list\":");
-	codec_list(&res->body, &l);
-	buf_putc(&res->body, '}');
+	answer_list(res, rows, 201);
 	store_rows_free(rows);
-	response_json(res, 201);
 out:
 	list_input_cleanup(&in);
+}
+
+void handle_list_get(struct app *app, const struct request *req,
+		     const struct principal *who, struct response *res)
+{
+	struct store_rows *rows;
+	enum store_status st;
+
+	if (!path_id(req, "list", res))
+		return;
+	st = store_list_by_id(app->store, who->key.org_id, req->param, &rows);
+	if (st != STORE_OK) {
+		respond_store_failure(app, req, res, st);
+		return;
+	}
+	answer_list(res, rows, 200);
+	store_rows_free(rows);
+}
+
+/* PATCH and DELETE change a list: member pages answer 404 for a deleted
+ * one, so its cached pages are retired like a contact write's. */
+static void change_list(struct app *app, const struct request *req,
+			const struct principal *who, const struct list_input *in,
+			struct response *res)
+{
+	struct store_rows *rows = NULL;
+	enum store_status st;
+	uint64_t note;
+
+	if (!write_begin(app, who, res, &note))
+		return;
+	st = in ? store_list_patch(app->store, who->key.org_id, req->param, in, &rows)
+		: store_list_delete(app->store, who->key.org_id, req->param, &rows);
+	if (!write_finish(app, req, who, res, note, st,
+			  st == STORE_OK && store_rows_count(rows) != 1)) {
+		if (st == STORE_OK)
+			response_fail(res, API_NOT_FOUND, NULL, "no such list");
+		goto out;
+	}
+	answer_list(res, rows, 200);
+out:
+	store_rows_free(rows);
+}
+
+void handle_list_patch(struct app *app, const struct request *req,
+		       const struct principal *who, struct response *res)
+{
+	struct list_input in;
+	struct apierr err;
+
+	if (!path_id(req, "list", res))
+		return;
+	if (!require_json_body(req, res))
+		return;
+	if (codec_parse_list(req->body.data, req->body.len, true, &in, &err) < 0) {
+		response_error(res, &err);
+		return;
+	}
+	change_list(app, req, who, &in, res);
+	list_input_cleanup(&in);
+}
+
+void handle_list_delete(struct app *app, const struct request *req,
+			const struct principal *who, struct response *res)
+{
+	if (path_id(req, "list", res))
+		change_list(app, req, who, NULL, res);
+}
+
+void handle_list_contacts_get(struct app *app, const struct request *req,
+			      const struct principal *who, struct response *res)
+{
+	struct listing ls;
+
+	if (!path_id(req, "list", res))
+		return;
+	if (listing_params(req, req->param, &ls, res))
+		listing_serve(app, req, who, &ls, res);
+	listing_cleanup(&ls);
 }

@@ -34,7 +34,7 @@ ID_RE = re.compile(r"^[A-Za-z0-9]{9}$")
 
 CONTACT_KEYS = {
     "id", "email", "eid", "name", "phone", "company", "type", "status",
-    "created_at", "updated_at", "deleted_at", "last_action",
+    "created_at", "updated_at", "deleted_at", "last_action", "fields",
 }
 LIST_KEYS = {
     "id", "name", "type", "count", "source", "created_at", "updated_at",
@@ -331,6 +331,7 @@ def assert_contact(c):
     assert c["deleted_at"] is None or TS_RE.match(c["deleted_at"]), c
     assert c["last_action"] in (None, "IMPORT_UPDATE", "DELETE"), c
     assert c["updated_at"] >= c["created_at"], c
+    assert isinstance(c["fields"], dict), c
 
 
 def assert_list(lst):
@@ -421,7 +422,7 @@ class Client:
         r = self.post("/contacts", body)
         assert r.status in ((expect,) if expect else (200, 201)), r
         assert_json(r)
-        assert set(r.json) == {"contact", "action", "listsUpdated"}, r
+        assert set(r.json) == {"contact", "action", "listsUpdated", "listsRemoved"}, r
         assert_contact(r.json["contact"])
         return r.json
 

@@ -197,7 +197,7 @@ def test_key_list_never_shows_the_secret(api):
 def test_route_checks_come_before_auth():
     # docs/architecture.md: route (404, 405) -> authentication (401)
     assert_error(request("GET", "/nope"), 404, "not_found")
-    assert_error(request("DELETE", "/contacts"), 405, "method_not_allowed")
+    assert_error(request("PUT", "/contacts"), 405, "method_not_allowed")
 
 
 def test_auth_comes_before_request_checks():

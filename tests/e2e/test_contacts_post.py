@@ -31,7 +31,7 @@ def test_create_minimal(api):
     r = api.post("/contacts", {"email": email})
     assert r.status == 201, r
     assert_json(r)
-    assert set(r.json) == {"contact", "action", "listsUpdated"}, r
+    assert set(r.json) == {"contact", "action", "listsUpdated", "listsRemoved"}, r
     assert r.json["action"] == "IMPORT_CREATE"
     assert r.json["listsUpdated"] == 0
     c = r.json["contact"]
@@ -184,7 +184,7 @@ def test_update_changes_what_is_given(api):
     r = api.post("/contacts", {"email": c0["email"], "name": "New"})
     assert r.status == 200, r
     assert_json(r)
-    assert set(r.json) == {"contact", "action", "listsUpdated"}
+    assert set(r.json) == {"contact", "action", "listsUpdated", "listsRemoved"}
     assert r.json["action"] == "IMPORT_UPDATE"
     assert r.json["listsUpdated"] == 0
     c = r.json["contact"]

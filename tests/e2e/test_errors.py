@@ -36,9 +36,14 @@ def allow_set(r):
 
 
 WRONG_METHODS = [
-    ("DELETE", "/contacts", {"GET", "POST"}),
-    ("PUT", "/contacts", {"GET", "POST"}),
-    ("PATCH", "/contacts", {"GET", "POST"}),
+    ("PUT", "/contacts", {"GET", "POST", "DELETE"}),
+    ("PATCH", "/contacts", {"GET", "POST", "DELETE"}),
+    ("POST", "/contacts/AAAAAAAAA", {"GET", "PATCH", "DELETE"}),
+    ("PUT", "/lists/AAAAAAAAA", {"GET", "PATCH", "DELETE"}),
+    ("POST", "/lists/AAAAAAAAA/contacts", {"GET"}),
+    ("PUT", "/fields", {"GET", "POST"}),
+    ("GET", "/fields/tier", {"DELETE"}),
+    ("GET", "/suppressions", {"DELETE"}),
     ("PUT", "/lists", {"GET", "POST"}),
     ("DELETE", "/lists", {"GET", "POST"}),
     ("POST", "/healthz", {"GET"}),
@@ -76,7 +81,7 @@ def _collect_errors(api):
             "Connection: close\r\n\r\n" % (host_header(), api.key, len(big)))
     return [
         request("GET", "/nope"),
-        request("DELETE", "/contacts"),
+        request("PUT", "/contacts"),
         request("GET", "/contacts"),
         request("GET", "/contacts", key="ck_AAAAAAAAA_" + "x" * 43),
         api.get("/contacts?offset=abc"),

@@ -232,7 +232,7 @@ class Mix:
         j = r.json if isinstance(r.json, dict) else {}
         c = j.get("contact") if isinstance(j.get("contact"), dict) else {}
         if (r.status != (201 if new else 200)
-                or set(j) != {"contact", "action", "listsUpdated"}
+                or set(j) != {"contact", "action", "listsUpdated", "listsRemoved"}
                 or j["action"] != ("IMPORT_CREATE" if new else "IMPORT_UPDATE")
                 or j["listsUpdated"] != len(lists - prior_lists)
                 or {f: c.get(f) for f in FIELDS} != want

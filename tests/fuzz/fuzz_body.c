@@ -1,6 +1,8 @@
 /* fuzz_body.c - libFuzzer harness for the request-body decoder (codec.c).
  *
- * Each input is offered as a POST /contacts body and as a POST /lists body.
+ * Each input is offered as a POST /contacts body, a PATCH /contacts/{id}
+ * body, a DELETE /contacts body, a POST /lists and PATCH /lists/{id} body,
+ * and a POST /fields body.
  * Beyond "no crash, no leak, no undefined behaviour" it checks properties:
  *
  *  - a refused body carries an error kind and a message, and codec_error()
@@ -222,6 +224,116 @@ static void check_text_field(json_t *root, const char *key, const char *val,
 	CHECK(count_code_points(val) <= max);
 }
 
+/* The custom values of an accepted body: a JSON object of valid names and
+ * scalar values, which the encoder writes back as the same object. */
+static void check_custom(const struct contact_input *in, json_t *written)
+{
+	json_t *custom, *v;
+	const char *name;
+
+	CHECK(json_is_object(written));
+	if (!in->custom) {
+		CHECK(json_object_size(written) == 0);
+		return;
+	}
+	custom = json_loads(in->custom, JSON_ALLOW_NUL, NULL);
+	CHECK(json_is_object(custom) && json_object_size(custom) > 0);
+	json_object_foreach(custom, name, v) {
+		CHECK(codec_field_name_valid(name, strlen(name)));
+		CHECK(!json_is_object(v) && !json_is_array(v));
+		CHECK(strcmp(codec_custom_spelling(in, name), name) != 0);
+	}
+	CHECK(json_equal(custom, written));
+	json_decref(custom);
+}
+
+/* No list is both added and removed; every id is a string. */
+static void check_lists(const struct contact_input *in)
+{
+	CHECK(in->nlists <= CONTACT_MAX_LISTS && in->nremove <= CONTACT_MAX_LISTS);
+	for (size_t i = 0; i < in->nremove; i++) {
+		CHECK(in->remove[i] != NULL);
+		for (size_t j = 0; j < in->nlists; j++)
+			CHECK(strcmp(in->remove[i], in->lists[j]) != 0);
+	}
+}
+
+static void fuzz_patch(const uint8_t *data, size_t size)
+{
+	struct contact_input in;
+	struct apierr err;
+
+	if (codec_parse_contact((const char *)data, size, CONTACT_PATCH, &in, &err) < 0) {
+		check_error(&err);
+		return;
+	}
+	CHECK((in.email != NULL) == ((in.fields & FIELD_EMAIL) != 0));
+	if (in.email)
+		CHECK(email_valid(in.email, strlen(in.email)));
+	CHECK((in.status != NULL) == ((in.fields & FIELD_STATUS) != 0));
+	if (in.status)
+		CHECK(strcmp(in.status, "active") == 0 ||
+		      strcmp(in.status, "unsubscribed") == 0 ||
+		      strcmp(in.status, "error") == 0);
+	if (in.fields & FIELD_TYPE)
+		CHECK(in.type != NULL);
+	check_lists(&in);
+	if (in.custom) {
+		json_t *custom = json_loads(in.custom, JSON_ALLOW_NUL, NULL);
+
+		CHECK(json_is_object(custom));
+		json_decref(custom);
+	}
+	contact_input_cleanup(&in);
+}
+
+static void fuzz_email_only(const uint8_t *data, size_t size)
+{
+	struct contact_input in;
+	struct apierr err;
+
+	if (codec_parse_contact((const char *)data, size, CONTACT_EMAIL_ONLY, &in,
+				&err) < 0) {
+		check_error(&err);
+		return;
+	}
+	CHECK(in.email != NULL && email_valid(in.email, strlen(in.email)));
+	CHECK(in.fields == FIELD_EMAIL && in.nlists == 0 && !in.custom);
+	CHECK(json_object_size((json_t *)in.owner) == 1);
+	contact_input_cleanup(&in);
+}
+
+static void fuzz_field(const uint8_t *data, size_t size)
+{
+	struct field_input in;
+	struct apierr err;
+
+	if (codec_parse_field((const char *)data, size, &in, &err) < 0) {
+		check_error(&err);
+		return;
+	}
+	CHECK(codec_field_name_valid(in.name, strlen(in.name)));
+	CHECK(strcmp(in.type, "string") == 0 || strcmp(in.type, "number") == 0 ||
+	      strcmp(in.type, "boolean") == 0 || strcmp(in.type, "date") == 0);
+	field_input_cleanup(&in);
+}
+
+static void fuzz_list_patch(const uint8_t *data, size_t size)
+{
+	struct list_input in;
+	struct apierr err;
+
+	if (codec_parse_list((const char *)data, size, true, &in, &err) < 0) {
+		check_error(&err);
+		return;
+	}
+	if (in.name)
+		CHECK(count_code_points(in.name) <= 255);
+	if (in.type)
+		CHECK(strcmp(in.type, "customer") == 0 || strcmp(in.type, "employee") == 0);
+	list_input_cleanup(&in);
+}
+
 static void fuzz_contact(const uint8_t *data, size_t size, uint64_t h)
 {
 	struct contact_input in;
@@ -231,7 +343,7 @@ static void fuzz_contact(const uint8_t *data, size_t size, uint64_t h)
 	json_t *root, *doc;
 	size_t elen;
 
-	if (codec_parse_contact((const char *)data, size, &in, &err) < 0) {
+	if (codec_parse_contact((const char *)data, size, CONTACT_UPSERT, &in, &err) < 0) {
 		check_error(&err);
 		return;
 	}
@@ -274,6 +386,7 @@ static void fuzz_contact(const uint8_t *data, size_t size, uint64_t h)
 	CHECK(in.nlists <= CONTACT_MAX_LISTS);
 	for (size_t i = 0; i < in.nlists; i++)
 		CHECK(in.lists[i] != NULL);
+	check_lists(&in);
 
 	/* Round trip through the encoder. */
 	memset(&c, 0, sizeof(c));
@@ -290,11 +403,14 @@ static void fuzz_contact(const uint8_t *data, size_t size, uint64_t h)
 	c.deleted_at = pick_ms(h * 131 + 3);
 	c.has_deleted_at = (h >> 60) & 1;
 	c.last_action = "created";
+	c.fields = in.custom;
+	c.fields_len = in.custom ? strlen(in.custom) : 0;
 
 	buf_init(&out);
 	codec_contact(&out, &c);
 	doc = reparse(&out);
-	CHECK(json_object_size(doc) == 12);
+	CHECK(json_object_size(doc) == 13);
+	check_custom(&in, json_object_get(doc, "fields"));
 	CHECK(strcmp(json_string_value(json_object_get(doc, "id")), c.id) == 0);
 	{
 		json_t *e = json_object_get(doc, "email");
@@ -330,7 +446,7 @@ static void fuzz_list(const uint8_t *data, size_t size, uint64_t h)
 	struct buf out;
 	json_t *root, *doc;
 
-	if (codec_parse_list((const char *)data, size, &in, &err) < 0) {
+	if (codec_parse_list((const char *)data, size, false, &in, &err) < 0) {
 		check_error(&err);
 		return;
 	}
@@ -390,6 +506,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)json_check_depth(s, size, 100000);
 
 	fuzz_contact(data, size, h);
+	fuzz_patch(data, size);
+	fuzz_email_only(data, size);
 	fuzz_list(data, size, h);
+	fuzz_list_patch(data, size);
+	fuzz_field(data, size);
 	return 0;
 }

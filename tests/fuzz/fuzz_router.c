@@ -5,7 +5,8 @@
  * each part is a NUL-terminated copy of exactly its size.  Properties
  * checked (abort() on failure):
  *  - ROUTE_FOUND: the id is a real route, router_name(id) equals m.name,
- *    and m.name is "<method> <path>";
+ *    and m.name is "<method> <pattern>" where the pattern with its
+ *    parameter replaced by m.param (a non-empty segment) is the path;
  *  - ROUTE_NO_METHOD: allow is a non-empty, NUL-terminated list that does
  *    not name the method asked for, and the same path with the first
  *    allowed method is found;
@@ -28,6 +29,29 @@
 			abort();                                             \
 		}                                                            \
 	} while (0)
+
+/* The pattern with its "{...}" segment replaced by param (a static
+ * buffer: one call at a time). */
+static const char *expand(const char *pattern, const char *param)
+{
+	static char out[2 * ROUTE_PARAM_MAX + 64];
+	const char *open = strchr(pattern, '{'), *close;
+	size_t n;
+
+	if (!open) {
+		CHECK(param[0] == '\0');
+		return pattern;
+	}
+	close = strchr(open, '}');
+	CHECK(close != NULL);
+	CHECK(param[0] != '\0' && !strchr(param, '/'));
+	n = (size_t)(open - pattern);
+	CHECK(n + strlen(param) + strlen(close + 1) < sizeof(out));
+	memcpy(out, pattern, n);
+	strcpy(out + n, param);
+	strcat(out, close + 1);
+	return out;
+}
 
 static char *dup_exact(const uint8_t *p, size_t n)
 {
@@ -71,7 +95,8 @@ static void check_match(const char *method, const char *path)
 		CHECK(strcmp(name, m.name) == 0);
 		CHECK(strncmp(m.name, method, ml) == 0);
 		CHECK(m.name[ml] == ' ');
-		CHECK(strcmp(m.name + ml + 1, path) == 0);
+		CHECK(strcmp(expand(m.name + ml + 1, m.param), path) == 0);
+		CHECK(strcmp(m.param, m2.param) == 0);
 		break;
 	}
 	case ROUTE_NO_METHOD: {
