@@ -1,8 +1,9 @@
 /* router.h - the route table: method and path to a route.  Pure.
  *
- * A route's path is literal segments and parameters ("{id}"): a parameter
- * matches one non-empty segment, and a literal route wins over a
- * parameter one ("/contacts/bulk" before "/contacts/{id}").
+ * A route's path is literal segments and parameters: {id} matches a
+ * segment of 9 of [A-Za-z0-9], {name} one of 1-64 of [a-z0-9_]; a literal
+ * route wins over a parameter one ("/contacts/bulk" before
+ * "/contacts/{id}").
  */
 #ifndef CONTACTS_ROUTER_H
 #define CONTACTS_ROUTER_H

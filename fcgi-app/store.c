@@ -160,7 +160,9 @@ static int result_columns(enum stmt id)
 	case STMT_CONTACT_BY_EMAIL:
 	case STMT_CONTACT_BY_ID:
 	case STMT_CONTACTS_PAGE:
+	case STMT_CONTACTS_PAGE_ALL:
 	case STMT_LIST_MEMBERS_PAGE:
+	case STMT_LIST_MEMBERS_PAGE_ALL:
 		return CONTACT_COL__COUNT;
 	case STMT_CONTACT_UPSERT:
 	case STMT_CONTACT_PATCH:
@@ -449,10 +451,11 @@ enum store_status store_contacts_page(struct store *s, const char *org_id,
 				      struct store_rows **out)
 {
 	struct page_text t;
-	const char *params[] = {org_id, t.offset, t.limit, bool_text(include_all)};
+	const char *params[] = {org_id, t.offset, t.limit};
 
 	page_text(&t, offset, limit);
-	return read_rows(s, STMT_CONTACTS_PAGE, params, out);
+	return read_rows(s, include_all ? STMT_CONTACTS_PAGE_ALL : STMT_CONTACTS_PAGE,
+			 params, out);
 }
 
 enum store_status store_list_members_page(struct store *s, const char *org_id,
@@ -461,11 +464,12 @@ enum store_status store_list_members_page(struct store *s, const char *org_id,
 					  struct store_rows **out)
 {
 	struct page_text t;
-	const char *params[] = {org_id, list_id, t.offset, t.limit,
-				bool_text(include_all)};
+	const char *params[] = {org_id, list_id, t.offset, t.limit};
 
 	page_text(&t, offset, limit);
-	return read_rows(s, STMT_LIST_MEMBERS_PAGE, params, out);
+	return read_rows(s, include_all ? STMT_LIST_MEMBERS_PAGE_ALL
+					: STMT_LIST_MEMBERS_PAGE,
+			 params, out);
 }
 
 /* A text[] literal: {"a","b"} with " and \ escaped.  Values are request
@@ -573,7 +577,7 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 		}
 		st = run(s, STMT_CONTACT_UPSERT, params, false, &r);
 		if (st != STORE_ERROR || !sqlstate_is(s, "23505") ||
-		    !strstr(s->error, "contacts_id"))
+		    !strstr(s->error, "contacts_org_id"))
 			break;
 	}
 	write_params_cleanup(&w);
