@@ -41,8 +41,13 @@ bool parse_query(const struct request *req, struct query *q,
 		 struct response *res)
 {
 	if (query_parse(q, req->query) < 0) {
-		response_fail(res, API_INVALID_PARAMETER, NULL,
-			      "the query string is malformed");
+		if (q->bad_name[0])
+			response_fail(res, API_INVALID_PARAMETER, q->bad_name,
+				      "%s must be percent-encoded UTF-8 text without NUL bytes",
+				      q->bad_name);
+		else
+			response_fail(res, API_INVALID_PARAMETER, NULL,
+				      "the query string is malformed");
 		return false;
 	}
 	return true;
