@@ -112,8 +112,8 @@ static bool authenticate(struct app *app, const struct request *req,
 			      "the database is unavailable, try again shortly");
 		return false;
 	case AUTH_ERROR:
-		rlog_error(req->request_id, "msg=\"key lookup failed\" detail=\"%s\"",
-			   store_error(app->store));
+		rlog_error(req->request_id, "msg=\"key lookup failed\" detail=%s",
+			   LOGQ(store_error(app->store)));
 		response_fail(res, API_INTERNAL, NULL, "internal error");
 		return false;
 	}
@@ -181,8 +181,8 @@ static void serve(struct app *app, FCGX_Request *fr, struct request *req,
 	if (response_send(res, &app->scratch, fr) < 0)
 		rlog_warn(req->request_id, "msg=\"cannot send the answer (client gone?)\"");
 	dt = now_us() - t0;
-	rlog_info(req->request_id, "method=%.16s route=\"%s\" status=%d duration_ms=%.3f",
-		  req->method, route, res->status, (double)dt / 1000.0);
+	rlog_info(req->request_id, "method=%s route=%s status=%d duration_ms=%.3f",
+		  LOGQ(req->method), LOGQ(route), res->status, (double)dt / 1000.0);
 	metrics_observe(app->slot, metric_route, res->status, dt);
 	app_publish_metrics(app);
 }

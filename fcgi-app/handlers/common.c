@@ -13,8 +13,8 @@ void respond_store_failure(struct app *app, const struct request *req,
 			      "the database is unavailable, try again shortly");
 		return;
 	}
-	rlog_error(req->request_id, "msg=\"database error\" detail=\"%s\"",
-		   store_error(app->store));
+	rlog_error(req->request_id, "msg=\"database error\" detail=%s",
+		   LOGQ(store_error(app->store)));
 	response_fail(res, API_INTERNAL, NULL, "internal error");
 }
 

@@ -189,8 +189,8 @@ void handle_contacts_post(struct app *app, const struct request *req,
 		goto out;
 	}
 	if (writes_publish(app, who->key.org_id, note) < 0) {
-		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=\"%s\"",
-			   store_error(app->store));
+		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=%s",
+			   LOGQ(store_error(app->store)));
 		response_fail(res, API_UNAVAILABLE, NULL,
 			      "the change was saved but could not be published yet, try again shortly");
 		goto out;
