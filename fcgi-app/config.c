@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conninfo.h"
+
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
@@ -257,20 +259,17 @@ void config_cleanup(struct config *c)
 	c->source = NULL;
 }
 
+/* The connection string with its secrets masked, so that --check-config
+ * output can be shared. */
 static void dump_conninfo(const char *conninfo, FILE *out)
 {
-	/* Mask password=... so that --check-config output can be shared. */
-	const char *p = strstr(conninfo, "password");
+	char *masked = conninfo_masked(conninfo);
 
-	if (!p) {
-		fputs(conninfo, out);
-		return;
-	}
-	fwrite(conninfo, 1, (size_t)(p - conninfo), out);
-	fputs("password=***", out);
-	p = strchr(p, ' ');
-	if (p)
-		fputs(p, out);
+	if (masked)
+		fputs(masked, out);
+	else
+		fputs(CONNINFO_MASK " # not a valid libpq connection string", out);
+	free(masked);
 }
 
 void config_dump(const struct config *c, FILE *out)

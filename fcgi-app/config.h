@@ -44,7 +44,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 void config_cleanup(struct config *c);
 
 /* Prints the effective settings as `key = value` lines (the database
- * conninfo with any password masked). */
+ * conninfo with its password masked, whatever its form: conninfo.h). */
 void config_dump(const struct config *c, FILE *out);
 
 #endif

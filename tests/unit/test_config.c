@@ -35,6 +35,7 @@ static int setup(void **state)
 	unsetenv("CONTACTS_WORKERS");
 	unsetenv("CONTACTS_CONFIG");
 	unsetenv("CONTACTS_LOG_LEVEL");
+	unsetenv("CONTACTS_DATABASE");
 	return 0;
 }
 
@@ -103,6 +104,39 @@ static void test_errors(void **state)
 	unsetenv("CONTACTS_WORKERS");
 }
 
+/* --check-config prints the database setting with the password masked,
+ * whichever form it was given in. */
+static void test_dump_masks_passwords(void **state)
+{
+	static const char *const given[] = {
+		"database = host=h password=secret dbname=db\n",
+		"database = \"host=h password='se cret' dbname=db\"\n",
+		"database = postgresql://u:secret@h/db\n",
+		"database = postgresql://h/db?password=secret\n",
+		"database = password=secret'unterminated\n",
+	};
+	struct config c;
+	char err[CONFIG_ERR_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&text, &len);
+
+		write_conf(given[i]);
+		assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+		config_dump(&c, out);
+		fclose(out);
+		if (strstr(text, "secret") || strstr(text, "cret"))
+			fail_msg("%s printed as:\n%s", given[i], text);
+		assert_non_null(strstr(text, "\ndatabase = "));
+		assert_non_null(strstr(text, "********"));
+		free(text);
+		config_cleanup(&c);
+	}
+}
+
 static void test_missing_explicit_file(void **state)
 {
 	struct config c;
@@ -120,6 +154,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env_overrides_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_explicit_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dump_masks_passwords, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
