@@ -41,6 +41,39 @@ def limited_key(org_id, per_s):
 
 
 # --------------------------------------------------------------------------
+# X-Request-Id
+
+
+@pytest.mark.parametrize("rid", ["abc", "my-req.ID_1", "0" * 200,
+                                 "x" * 199 + ".", "-", "_._"])
+def test_a_valid_client_request_id_is_kept(api, rid):
+    for r in (api.get("/test", headers={"X-Request-Id": rid}),
+              request("GET", "/nope", headers={"X-Request-Id": rid}),
+              api.get("/contacts", headers={"X-Request-Id": rid},
+                      params={"limit": "0"})):
+        assert r.header_all("X-Request-Id") == [rid], r
+
+
+@pytest.mark.parametrize("rid", ["", "a" * 201, "has space", "semi;colon",
+                                 "quote\"", "slash/x", "caf\u00e9", "a,b",
+                                 "tab\tx"])
+def test_a_malformed_client_request_id_is_replaced(api, rid):
+    hdr = {"X-Request-Id": rid.encode("utf-8").decode("latin-1")}
+    seen = set()
+    for r in (api.get("/test", headers=hdr),
+              request("GET", "/nope", headers=hdr)):
+        got = r.header_all("X-Request-Id")
+        assert len(got) == 1 and NGINX_ID_RE.match(got[0]), r
+        seen.add(got[0])
+    assert len(seen) == 2
+
+
+def test_without_one_a_request_id_is_made(api):
+    ids = {api.get("/test").header("X-Request-Id") for _ in range(5)}
+    assert len(ids) == 5 and all(NGINX_ID_RE.match(i) for i in ids), ids
+
+
+# --------------------------------------------------------------------------
 # issue 16: a NUL in a query value names the parameter
 
 
