@@ -13,6 +13,7 @@ void response_init(struct response *r)
 {
 	r->status = 500;
 	r->content_type = "application/json";
+	r->error_code = NULL;
 	buf_init(&r->headers);
 	buf_init(&r->body);
 }
@@ -29,6 +30,7 @@ void response_reset(struct response *r)
 {
 	r->status = 500;
 	r->content_type = "application/json";
+	r->error_code = NULL;
 	buf_reset(&r->headers);
 	buf_reset(&r->body);
 }
@@ -56,6 +58,7 @@ void response_error(struct response *r, const struct apierr *e)
 	codec_error(&r->body, e);
 	r->content_type = "application/json";
 	r->status = api_error_status(e->kind);
+	r->error_code = api_error_code(e->kind);
 	switch (e->kind) {
 	case API_UNAUTHORIZED:
 		response_header(r, "WWW-Authenticate", "Bearer");

@@ -15,6 +15,7 @@
 struct response {
 	int status;
 	const char *content_type; /* static string; application/json unless set */
+	const char *error_code; /* static string: the error answered, or NULL */
 	struct buf headers; /* "Name: value\r\n" lines */
 	struct buf body;
 };

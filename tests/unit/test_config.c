@@ -35,6 +35,7 @@ static int setup(void **state)
 	unsetenv("CONTACTS_WORKERS");
 	unsetenv("CONTACTS_CONFIG");
 	unsetenv("CONTACTS_LOG_LEVEL");
+	unsetenv("CONTACTS_ACCESS_LOG");
 	unsetenv("CONTACTS_DATABASE");
 	return 0;
 }
@@ -85,7 +86,9 @@ static void test_errors(void **state)
 	static const char *const bad[] = {
 		"workers = many\n", "workers = -1\n", "nonsense = 1\n",
 		"just a line\n", "log_level = loud\n", "listen_mode = 999\n",
-		"database =\n",
+		"database =\n", "access_log = some\n", "access_log = sample:0\n",
+		"access_log = sample:\n", "access_log = sample:5x\n",
+		"access_log = sample:-3\n", "access_log_slow_ms = -1\n",
 	};
 	struct config c;
 	char err[CONFIG_ERR_LEN];
@@ -102,6 +105,44 @@ static void test_errors(void **state)
 	assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "CONTACTS_WORKERS"));
 	unsetenv("CONTACTS_WORKERS");
+}
+
+static void test_access_log(void **state)
+{
+	static const struct {
+		const char *value;
+		int n;
+		const char *dump;
+	} cases[] = {
+		{"all", 1, "access_log = all\n"},
+		{"errors", 0, "access_log = errors\n"},
+		{"sample:1", 1, "access_log = all\n"},
+		{"sample:250", 250, "access_log = sample:250\n"},
+	};
+	struct config c;
+	char err[CONFIG_ERR_LEN], line[64];
+
+	(void)state;
+	write_conf("");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.access_log, 100); /* the default: sample:100 */
+	assert_int_equal(c.access_log_slow_ms, 500);
+	config_cleanup(&c);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&text, &len);
+
+		snprintf(line, sizeof(line), "access_log = %s\n", cases[i].value);
+		write_conf(line);
+		assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+		assert_int_equal(c.access_log, cases[i].n);
+		config_dump(&c, out);
+		fclose(out);
+		assert_non_null(strstr(text, cases[i].dump));
+		free(text);
+		config_cleanup(&c);
+	}
 }
 
 /* --check-config prints the database setting with the password masked,
@@ -154,6 +195,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env_overrides_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_explicit_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_access_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump_masks_passwords, setup, teardown),
 	};
 
