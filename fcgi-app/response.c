@@ -14,6 +14,7 @@ void response_init(struct response *r)
 	r->status = 500;
 	r->content_type = "application/json";
 	r->error_code = NULL;
+	r->head_only = false;
 	buf_init(&r->headers);
 	buf_init(&r->body);
 }
@@ -31,6 +32,7 @@ void response_reset(struct response *r)
 	r->status = 500;
 	r->content_type = "application/json";
 	r->error_code = NULL;
+	r->head_only = false;
 	buf_reset(&r->headers);
 	buf_reset(&r->body);
 }
@@ -212,6 +214,8 @@ int response_send(const struct response *r, struct buf *scratch, FCGX_Request *f
 	 * a page) is written from where it is, without a copy. */
 	buf_reset(scratch);
 	serialize_head(r, scratch);
+	if (r->head_only)
+		return FCGX_PutStr(scratch->data, (int)scratch->len, fr->out) < 0 ? -1 : 0;
 	if (scratch->len + r->body.len > SMALL_ANSWER &&
 	    scratch->len + r->body.len <= REQUEST_ANSWER_MAX)
 		return send_records(scratch, &r->body, fr);

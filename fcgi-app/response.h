@@ -4,6 +4,7 @@
 #define CONTACTS_RESPONSE_H
 
 #include <fcgiapp.h>
+#include <stdbool.h>
 
 #include "buf.h"
 #include "errors.h"
@@ -16,6 +17,7 @@ struct response {
 	int status;
 	const char *content_type; /* static string; application/json unless set */
 	const char *error_code; /* static string: the error answered, or NULL */
+	bool head_only;     /* HEAD: the GET's head (Content-Length too), no body */
 	struct buf headers; /* "Name: value\r\n" lines */
 	struct buf body;
 };
@@ -42,7 +44,7 @@ void response_fail(struct response *r, enum api_error kind, const char *field,
 void response_serialize(const struct response *r, struct buf *out);
 /* Answers the request in hand; scratch is reused for the head.  Answers
  * over 8 KB are written as 64 KiB FastCGI records, straight to the
- * connection. */
+ * connection.  With head_only, only the head goes out. */
 int response_send(const struct response *r, struct buf *scratch,
 		  FCGX_Request *fr) __attribute__((warn_unused_result));
 

@@ -39,8 +39,10 @@ enum route_result router_match(const char *method, const char *path,
 			return ROUTE_FOUND;
 		}
 		path_known = true;
+		/* HEAD is answered wherever GET is (worker.c) */
 		n += (size_t)snprintf(out->allow + n, sizeof(out->allow) - n,
-				      "%s%s", n ? ", " : "", routes[i].method);
+				      "%s%s%s", n ? ", " : "", routes[i].method,
+				      strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
 		if (n >= sizeof(out->allow))
 			n = sizeof(out->allow) - 1;
 	}

@@ -25,7 +25,7 @@ struct route_match {
 	enum route_id id;
 	const char *name; /* "GET /contacts": for logs and metrics */
 	bool needs_auth;
-	char allow[64];   /* for 405: "GET, POST" */
+	char allow[64];   /* for 405: "GET, HEAD, POST" */
 };
 
 enum route_result router_match(const char *method, const char *path,

@@ -135,7 +135,9 @@ static bool authenticate(struct app *app, const struct request *req,
 	return true;
 }
 
-/* Routes, authenticates and runs the handler; returns the metrics route. */
+/* Routes, authenticates and runs the handler; returns the metrics route.
+ * HEAD is routed as GET: the handler answers as for a GET, and
+ * response_send() leaves the body out (res->head_only). */
 static int dispatch(struct app *app, const struct request *req,
 		    struct response *res, const char **route_name,
 		    struct principal *who)
@@ -143,7 +145,7 @@ static int dispatch(struct app *app, const struct request *req,
 	struct route_match m;
 	const struct principal *whop = NULL;
 
-	switch (router_match(req->method, req->path, &m)) {
+	switch (router_match(res->head_only ? "GET" : req->method, req->path, &m)) {
 	case ROUTE_NO_PATH:
 		*route_name = m.name;
 		response_fail(res, API_NOT_FOUND, NULL, "no such path");
@@ -215,6 +217,7 @@ static void serve(struct app *app, FCGX_Request *fr, struct request *req,
 		rlog_warn(req->request_id, "msg=\"cannot read the request body\"");
 		response_fail(res, API_INVALID_JSON, NULL, "the request body could not be read");
 	} else {
+		res->head_only = strcmp(req->method, "HEAD") == 0;
 		writes_settle(app);
 		metric_route = dispatch(app, req, res, &route, &who);
 	}

@@ -41,6 +41,88 @@ def limited_key(org_id, per_s):
 
 
 # --------------------------------------------------------------------------
+# HEAD
+
+
+def _get_routes(api):
+    """Every GET route, with the query strings that make a difference (a
+    full page with Link, an email look-up, a refusal)."""
+    lst = api.new_list()
+    c = api.create(name="Head Case")
+    return [
+        ("/healthz", None),
+        ("/test", api.key),
+        ("/contacts", api.key),
+        ("/contacts?limit=1", api.key),          # a full page: Link
+        ("/contacts?email=" + c["email"].replace("@", "%40"), api.key),
+        ("/contacts?limit=0", api.key),          # 400
+        ("/lists", api.key),
+        ("/lists?type=customer&limit=1", api.key),
+        ("/test", None),                         # 401
+        ("/lists?limit=abc", api.key),           # 400
+    ], lst
+
+
+def test_head_answers_every_get_route_with_the_gets_head(api):
+    routes, _ = _get_routes(api)
+    for path, key in routes:
+        g = request("GET", path, key=key)
+        h = raw_head(path, key=key)
+        assert h.status == g.status, (path, g, h)
+        assert h.raw == b"", "HEAD %s sent a body: %r" % (path, h.raw[:200])
+        # the GET's headers, Content-Length (the plain GET's) included
+        assert head_names(h) == head_names(g), (path, g.headers, h.headers)
+        for name in ("Content-Type", "Content-Length", "Link", "Allow",
+                     "WWW-Authenticate", "Cache-Control"):
+            assert h.header(name) == g.header(name), (path, name, g, h)
+        assert int(h.header("Content-Length")) == len(g.raw), (path, h)
+        assert h.header("X-Request-Id"), h
+
+
+def test_head_of_metrics(api):
+    g = request("GET", "/metrics")
+    h = raw_head("/metrics")
+    assert g.status == h.status == 200, (g, h)
+    assert h.raw == b""
+    assert h.header("Content-Type") == g.header("Content-Type")
+    assert int(h.header("Content-Length")) > 0, h
+
+
+def test_head_with_the_http_client_too(api):
+    """The same through http.client, as a client library would send it."""
+    r = api.request("HEAD", "/contacts")
+    assert r.status == 200 and r.raw == b"", r
+    assert r.header("Content-Type") == "application/json", r
+
+
+def test_head_writes_nothing_and_is_counted_as_its_get(api):
+    before = api.page().raw
+    r = raw_head("/contacts", key=api.key)
+    assert r.status == 200
+    assert api.page().raw == before
+
+
+@pytest.mark.parametrize("path,allow", [
+    ("/contacts", {"GET", "HEAD", "POST"}),
+    ("/lists", {"GET", "HEAD", "POST"}),
+    ("/test", {"GET", "HEAD"}),
+    ("/healthz", {"GET", "HEAD"}),
+])
+def test_allow_lists_head_wherever_it_lists_get(api, path, allow):
+    r = api.request("DELETE", path)
+    assert_error(r, 405, "method_not_allowed")
+    got = {m.strip() for m in r.header("Allow").split(",")}
+    assert got == allow, r
+    assert "HEAD" in r.error["message"], r
+
+
+def test_head_on_a_path_nginx_answers_itself(api):
+    r = raw_head("/nope", key=api.key)
+    assert r.status == 404 and r.raw == b"", r
+    assert r.header("Content-Type") == "application/json", r
+
+
+# --------------------------------------------------------------------------
 # X-Request-Id
 
 
