@@ -50,13 +50,29 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Nanoseconds as whole seconds, rounded up. */
+static unsigned long long ceil_s(uint64_t ns)
+{
+	return (unsigned long long)((ns + 999999999u) / 1000000000u);
+}
+
 /* Refuses with 429 and a Retry-After of the wait, in whole seconds. */
 static void refuse_rate(struct response *res, uint64_t retry_ns, const char *why)
 {
-	uint64_t s = (retry_ns + 999999999u) / 1000000000u;
+	unsigned long long s = ceil_s(retry_ns);
 
 	response_fail(res, API_RATE_LIMITED, NULL, "%s", why);
-	response_header(res, "Retry-After", "%llu", (unsigned long long)(s ? s : 1));
+	response_header(res, "Retry-After", "%llu", s ? s : 1);
+}
+
+/* What is left of the key's rate (draft-ietf-httpapi-ratelimit-headers):
+ * the burst, what remains of it, and the seconds until it is whole. */
+static void rate_headers(struct response *res, struct rate rate,
+			 const struct rate_quota *q)
+{
+	response_header(res, "RateLimit-Limit", "%u", rate.count);
+	response_header(res, "RateLimit-Remaining", "%u", q->remaining);
+	response_header(res, "RateLimit-Reset", "%llu", ceil_s(q->reset_ns));
 }
 
 /* Failed authentications are counted per client address, unless the
@@ -83,9 +99,9 @@ static bool address_counted(const struct config *cfg, const char *addr,
 
 /* Authenticates, within the limits: an address with too many failures is
  * refused before its key is looked at, and a key over its rate is refused
- * after.  Returns true when the request may go on to its handler.
- * who->key_id is "" unless the key was accepted (even if its rate then
- * refused it). */
+ * after; an answer to a key with a rate carries the RateLimit headers.
+ * Returns true when the request may go on to its handler.  who->key_id is
+ * "" unless the key was accepted (even if its rate then refused it). */
 static bool authenticate(struct app *app, const struct request *req,
 			 struct response *res, struct principal *who)
 {
@@ -124,10 +140,15 @@ static bool authenticate(struct app *app, const struct request *req,
 	}
 	per_s = who->key.rate_limit >= 0 ? who->key.rate_limit : app->cfg->key_rate_limit;
 	if (per_s > 0) {
+		struct rate_quota quota;
+		bool ok;
+
 		rate = (struct rate){.count = per_s > UINT32_MAX ? UINT32_MAX : (uint32_t)per_s,
 				     .period_s = 1};
-		if (!ratelimit_take(app->limits, who->key_id, strlen(who->key_id), rate,
-				    now, &wait)) {
+		ok = ratelimit_take_quota(app->limits, who->key_id, strlen(who->key_id),
+					  rate, now, &wait, &quota);
+		rate_headers(res, rate, &quota);
+		if (!ok) {
 			refuse_rate(res, wait, "too many requests with this API key; retry later");
 			return false;
 		}

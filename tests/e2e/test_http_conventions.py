@@ -123,6 +123,80 @@ def test_head_on_a_path_nginx_answers_itself(api):
 
 
 # --------------------------------------------------------------------------
+# RateLimit-*
+
+
+def _rl(r):
+    return tuple(r.header(h) for h in ("RateLimit-Limit", "RateLimit-Remaining",
+                                       "RateLimit-Reset"))
+
+
+def test_ratelimit_headers_count_down(api):
+    per_s = 4
+    key = limited_key(api.org_id, per_s)
+    t0 = time.monotonic()
+    answers = []
+    for _ in range(per_s):
+        answers.append((request("GET", "/test", key=key), time.monotonic() - t0))
+    remaining = []
+    for i, (r, elapsed) in enumerate(answers, 1):
+        assert r.status == 200, r
+        limit, left, reset = _rl(r)
+        assert limit == str(per_s), r
+        assert re.fullmatch(r"[0-9]+", left) and re.fullmatch(r"[0-9]+", reset), r
+        left, reset = int(left), int(reset)
+        # i used, less what came back since the first (one per 1/per_s s)
+        assert per_s - i <= left <= per_s - i + int(elapsed * per_s) + 1, \
+            (i, elapsed, r)
+        # a window of one second: the whole burst is back within it
+        assert reset == 1, r
+        remaining.append(left)
+    if answers[-1][1] < 0.5:
+        assert remaining[-1] < remaining[0], remaining
+    # then refused: nothing remains, and Retry-After stays
+    r = None
+    for _ in range(20):
+        r = request("GET", "/test", key=key)
+        if r.status == 429:
+            break
+    assert_error(r, 429, "rate_limited")
+    assert _rl(r)[0] == str(per_s) and _rl(r)[1] == "0", r
+    assert r.header("Retry-After") == "1" and _rl(r)[2] == "1", r
+    # a second later the burst is whole again
+    time.sleep(1.1)
+    r = request("GET", "/test", key=key)
+    assert r.status == 200 and _rl(r)[1] == str(per_s - 1), r
+
+
+def test_ratelimit_headers_on_every_authenticated_answer(api):
+    key = limited_key(api.org_id, 1000)
+    answers = [
+        request("GET", "/contacts", key=key),
+        request("GET", "/contacts", key=key, params={"limit": "0"}),   # 400
+        request("POST", "/contacts", key=key, body={"email": uniq_email()}),
+        request("POST", "/contacts", key=key, body={"email": "bad"}),  # 422
+        request("POST", "/lists", key=key, body=b"[", ),               # 400
+        request("POST", "/lists", key=key, body="{}",
+                headers={"Content-Type": "text/plain"}),               # 415
+        request("GET", "/lists", key=key),
+    ]
+    for r in answers:
+        limit, left, reset = _rl(r)
+        assert limit == "1000", r
+        assert 0 <= int(left) < 1000 and 0 <= int(reset) <= 1, r
+
+
+def test_no_ratelimit_headers_without_a_limit_or_a_key(api):
+    """The stack's key_rate_limit is 0 (scripts/lib.sh), so a key without a
+    limit of its own has none: no headers.  Nor has an answer given before
+    the key is accepted."""
+    for r in (api.get("/test"), api.get("/contacts"), request("GET", "/test"),
+              request("GET", "/healthz"), request("GET", "/nope"),
+              request("GET", "/test", key="ck_AAAAAAAAA_" + "x" * 43)):
+        assert _rl(r) == (None, None, None), r
+
+
+# --------------------------------------------------------------------------
 # X-Request-Id
 
 
