@@ -123,6 +123,71 @@ def test_head_on_a_path_nginx_answers_itself(api):
 
 
 # --------------------------------------------------------------------------
+# gzip
+
+
+def _big_page(api, n=8):
+    for i in range(n):
+        api.create(name="Gzip Person %d" % i, company="Compressible Inc",
+                   phone="+1 555 %04d" % i)
+    plain = api.get("/contacts")
+    assert plain.status == 200 and len(plain.raw) > 1024, plain
+    return plain
+
+
+def test_gzip_when_asked_and_the_same_json(api):
+    plain = _big_page(api)
+    assert plain.header("Content-Encoding") is None, plain
+    z = api.get("/contacts", headers={"Accept-Encoding": "gzip"})
+    assert z.status == 200, z
+    assert z.header("Content-Encoding") == "gzip", z
+    assert "Accept-Encoding" in (z.header("Vary") or ""), z
+    assert z.header("Content-Type") == "application/json", z
+    body = gzip.decompress(z.raw)
+    assert body == plain.raw
+    assert json.loads(body) == plain.json
+    assert len(z.raw) < len(plain.raw) / 2, (len(z.raw), len(plain.raw))
+    # the other headers of the answer are kept
+    assert z.header("X-Request-Id") and z.header("Cache-Control") == "no-store"
+
+
+def test_gzip_of_a_page_of_lists_and_with_q_values(api):
+    for i in range(12):
+        api.new_list(name="compressible list name %d" % i)
+    plain = api.get("/lists")
+    z = api.get("/lists", headers={"Accept-Encoding": "deflate, gzip;q=0.8"})
+    assert z.header("Content-Encoding") == "gzip", z
+    assert gzip.decompress(z.raw) == plain.raw
+
+
+def test_no_gzip_unless_asked(api):
+    _big_page(api)
+    for ae in (None, "identity", "br"):
+        r = api.get("/contacts", headers={"Accept-Encoding": ae})
+        assert r.status == 200 and r.header("Content-Encoding") is None, (ae, r)
+        assert_json(r)
+
+
+def test_errors_are_still_json_with_gzip(api):
+    asks = {"Accept-Encoding": "gzip"}
+    answers = [
+        request("GET", "/nope", headers=asks),                    # nginx 404
+        request("GET", "/_contacts_error/404", headers=asks),     # internal
+        api.get("/contacts", params={"limit": "0"}, headers=asks),  # service 400
+        request("GET", "/test", headers=asks),                    # 401
+        api.request("DELETE", "/contacts", headers=asks),         # 405
+    ]
+    for r in answers:
+        assert r.status >= 400, r
+        assert r.header("Content-Type") == "application/json", r
+        raw = r.raw
+        if r.header("Content-Encoding") == "gzip":
+            raw = gzip.decompress(raw)
+        body = json.loads(raw)
+        assert set(body) == {"error"} and body["error"]["code"], r
+
+
+# --------------------------------------------------------------------------
 # RateLimit-*
 
 
