@@ -54,6 +54,28 @@ void response_json(struct response *r, int status)
 	r->status = status;
 }
 
+void response_created(struct response *r, const char *collection,
+		      const char *id)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	buf_puts(&r->headers, "Location: ");
+	buf_puts(&r->headers, collection);
+	buf_putc(&r->headers, '/');
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+			buf_putc(&r->headers, (char)*p);
+		} else {
+			buf_putc(&r->headers, '%');
+			buf_putc(&r->headers, hex[*p >> 4]);
+			buf_putc(&r->headers, hex[*p & 15]);
+		}
+	}
+	buf_append(&r->headers, "\r\n", 2);
+	r->status = 201;
+}
+
 void response_error(struct response *r, const struct apierr *e)
 {
 	buf_reset(&r->body);

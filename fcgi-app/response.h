@@ -32,6 +32,11 @@ void response_header(struct response *r, const char *name, const char *fmt, ...)
 
 /* The body (already in r->body) is JSON, with this status. */
 void response_json(struct response *r, int status);
+/* The body (already in r->body) is JSON describing what was created:
+ * 201, with Location: <collection>/<id> (collection "/contacts", id
+ * percent-encoded where it is not an unreserved URI character). */
+void response_created(struct response *r, const char *collection,
+		      const char *id);
 
 /* Replaces the body with the error's JSON and sets its status and the
  * headers that go with it (WWW-Authenticate, Retry-After). */

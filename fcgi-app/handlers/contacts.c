@@ -199,7 +199,10 @@ void handle_contacts_post(struct app *app, const struct request *req,
 	codec_contact(&res->body, &up.contact);
 	buf_printf(&res->body, ",\"action\":\"%s\",\"listsUpdated\":%d}",
 		   up.created ? "IMPORT_CREATE" : "IMPORT_UPDATE", up.lists_updated);
-	response_json(res, up.created ? 201 : 200);
+	if (up.created)
+		response_created(res, "/contacts", up.contact.id);
+	else
+		response_json(res, 200);
 out:
 	store_rows_free(up.rows);
 	contact_input_cleanup(&in);

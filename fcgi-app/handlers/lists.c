@@ -82,8 +82,8 @@ void handle_lists_post(struct app *app, const struct request *req,
 	buf_puts(&res->body, "{\"list\":");
 	codec_list(&res->body, &l);
 	buf_putc(&res->body, '}');
+	response_created(res, "/lists", l.id); /* before l's rows are freed */
 	store_rows_free(rows);
-	response_json(res, 201);
 out:
 	list_input_cleanup(&in);
 }

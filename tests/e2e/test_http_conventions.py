@@ -295,6 +295,32 @@ def test_without_one_a_request_id_is_made(api):
 
 
 # --------------------------------------------------------------------------
+# Location
+
+
+def test_location_on_201_of_post_contacts(api):
+    email = uniq_email()
+    r = api.post("/contacts", {"email": email})
+    assert r.status == 201, r
+    assert r.header_all("Location") == ["/contacts/" + r.json["contact"]["id"]], r
+    # an update is not a creation
+    r = api.post("/contacts", {"email": email, "name": "Again"})
+    assert r.status == 200 and r.header("Location") is None, r
+
+
+def test_location_on_201_of_post_lists(api):
+    r = api.post("/lists", {"name": "located"})
+    assert r.status == 201, r
+    assert r.header_all("Location") == ["/lists/" + r.json["list"]["id"]], r
+
+
+def test_no_location_on_refusals(api):
+    for r in (api.post("/contacts", {"email": "nope"}),
+              api.post("/lists", {"type": "customer"})):
+        assert r.status == 422 and r.header("Location") is None, r
+
+
+# --------------------------------------------------------------------------
 # issue 16: a NUL in a query value names the parameter
 
 
