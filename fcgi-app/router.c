@@ -95,8 +95,10 @@ static void allow_add(struct route_match *out, size_t *n, const char *method)
 {
 	if (strstr(out->allow, method))
 		return;
-	*n += (size_t)snprintf(out->allow + *n, sizeof(out->allow) - *n, "%s%s",
-			       *n ? ", " : "", method);
+	/* HEAD is answered wherever GET is (worker.c) */
+	*n += (size_t)snprintf(out->allow + *n, sizeof(out->allow) - *n, "%s%s%s",
+			       *n ? ", " : "", method,
+			       strcmp(method, "GET") == 0 ? ", HEAD" : "");
 	if (*n >= sizeof(out->allow))
 		*n = sizeof(out->allow) - 1;
 }

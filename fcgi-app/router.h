@@ -47,7 +47,7 @@ struct route_match {
 	const char *name; /* "GET /contacts/{id}": for logs and metrics */
 	bool needs_auth;
 	char param[ROUTE_PARAM_MAX]; /* the path's one parameter, or "" */
-	char allow[64];   /* for 405: "GET, POST" */
+	char allow[64];   /* for 405: "GET, HEAD, POST" */
 };
 
 enum route_result router_match(const char *method, const char *path,

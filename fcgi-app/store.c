@@ -111,7 +111,7 @@ static enum store_status connect_and_prepare(struct store *s)
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			set_error(s, "cannot prepare statement", PQresultErrorMessage(r));
 			PQclear(r);
-			log_error("msg=\"%s\" statement=%s", s->error, stmt_defs[i].name);
+			log_error("msg=%s statement=%s", LOGQ(s->error), stmt_defs[i].name);
 			goto unavailable;
 		}
 		PQclear(r);
@@ -141,7 +141,7 @@ unavailable:
 	if (s->backoff_ms > BACKOFF_MAX_MS)
 		s->backoff_ms = BACKOFF_MAX_MS;
 	s->retry_at_ms = now + s->backoff_ms;
-	log_warn("msg=\"%s\" retry_in_ms=%d", s->error, s->backoff_ms);
+	log_warn("msg=%s retry_in_ms=%d", LOGQ(s->error), s->backoff_ms);
 	return STORE_UNAVAILABLE;
 }
 
@@ -225,8 +225,8 @@ static enum store_status run(struct store *s, enum stmt id,
 		s->errors++;
 		if (PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is(s, "08") ||
 		    sqlstate_is(s, "57P")) {
-			log_warn("msg=\"lost the postgresql connection\" detail=\"%s\"",
-				 s->error);
+			log_warn("msg=\"lost the postgresql connection\" detail=%s",
+				 LOGQ(s->error));
 			disconnect(s);
 			if (retry)
 				continue;
@@ -234,8 +234,8 @@ static enum store_status run(struct store *s, enum stmt id,
 		}
 		if (sqlstate_is(s, "40001") || sqlstate_is(s, "40P01"))
 			continue;
-		log_error("msg=\"statement failed\" sqlstate=%s detail=\"%s\"",
-			  s->sqlstate, s->error);
+		log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
+			  LOGQ(s->sqlstate), LOGQ(s->error));
 		return STORE_ERROR;
 	}
 	return sqlstate_is(s, "40") ? STORE_ERROR : STORE_UNAVAILABLE;
