@@ -16,6 +16,8 @@
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 1000
+/* Tries of a statement that lost a deadlock or serialization race. */
+#define RACE_ATTEMPTS 3
 
 struct store {
 	char *conninfo;
@@ -185,14 +187,15 @@ static int result_columns(enum stmt id)
 }
 
 /* Runs a prepared statement.  A read (retry true) whose connection turns out
- * to be lost is tried once more on a new connection; so is any statement
- * that lost a deadlock or serialization race. */
+ * to be lost is tried once more on a new connection; any statement that
+ * lost a deadlock or serialization race (rolled back whole) is tried up to
+ * RACE_ATTEMPTS times. */
 static enum store_status run(struct store *s, enum stmt id,
 			     const char *const *params, bool retry,
 			     PGresult **out)
 {
 	*out = NULL;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0, lost = 0; attempt < RACE_ATTEMPTS; attempt++) {
 		PGresult *r;
 		ExecStatusType st;
 		const char *state;
@@ -228,7 +231,7 @@ static enum store_status run(struct store *s, enum stmt id,
 			log_warn("msg=\"lost the postgresql connection\" detail=%s",
 				 LOGQ(s->error));
 			disconnect(s);
-			if (retry)
+			if (retry && lost++ == 0)
 				continue;
 			return STORE_UNAVAILABLE;
 		}

@@ -604,6 +604,15 @@ BEGIN
         r.err := 'not_found';
         RETURN r;
     END IF;
+    -- Locks in the order every writer takes them: the contact, the
+    -- organization (a create takes it first), the contact's block (a
+    -- create's insert and a deletion take it before any list), the lists
+    -- in id order.  Then no two writers wait for each other in a circle.
+    IF p_suppress THEN
+        PERFORM 1 FROM organizations o WHERE o.id = p_org FOR NO KEY UPDATE;
+    END IF;
+    PERFORM 1 FROM contact_blocks b
+     WHERE b.org_id = p_org AND b.block = c.pos >> 10 FOR NO KEY UPDATE;
     PERFORM 1 FROM lists l
      WHERE l.id IN (SELECT m.list_id FROM list_members m
                      WHERE m.org_id = p_org AND m.contact_id = v_id)
