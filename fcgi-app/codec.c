@@ -63,7 +63,7 @@ void json_put_nullable(struct buf *out, const char *s)
 		buf_append(out, "null", 4);
 }
 
-static void put_time(struct buf *out, int64_t ms)
+void codec_time(struct buf *out, int64_t ms)
 {
 	char t[TIMEFMT_LEN + 1];
 
@@ -79,7 +79,7 @@ static void put_time(struct buf *out, int64_t ms)
 static void put_optional_time(struct buf *out, bool present, int64_t ms)
 {
 	if (present)
-		put_time(out, ms);
+		codec_time(out, ms);
 	else
 		buf_append(out, "null", 4);
 }
@@ -113,9 +113,9 @@ void codec_contact(struct buf *out, const struct contact *c)
 	put_key(out, "status", false);
 	json_put_nullable(out, c->status);
 	put_key(out, "created_at", false);
-	put_time(out, c->created_at);
+	codec_time(out, c->created_at);
 	put_key(out, "updated_at", false);
-	put_time(out, c->updated_at);
+	codec_time(out, c->updated_at);
 	put_key(out, "deleted_at", false);
 	put_optional_time(out, c->has_deleted_at, c->deleted_at);
 	put_key(out, "last_action", false);
@@ -137,7 +137,7 @@ void codec_field(struct buf *out, const struct field_def *f)
 	put_key(out, "type", false);
 	json_put_nullable(out, f->type);
 	put_key(out, "created_at", false);
-	put_time(out, f->created_at);
+	codec_time(out, f->created_at);
 	buf_putc(out, '}');
 }
 
@@ -155,9 +155,9 @@ void codec_list(struct buf *out, const struct list *l)
 	put_key(out, "source", false);
 	buf_append(out, "\"list\"", 6);
 	put_key(out, "created_at", false);
-	put_time(out, l->created_at);
+	codec_time(out, l->created_at);
 	put_key(out, "updated_at", false);
-	put_time(out, l->updated_at);
+	codec_time(out, l->updated_at);
 	put_key(out, "deleted_at", false);
 	put_optional_time(out, l->has_deleted_at, l->deleted_at);
 	buf_putc(out, '}');

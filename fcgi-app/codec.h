@@ -26,6 +26,8 @@ void json_put_nullable(struct buf *out, const char *s);
 void codec_contact(struct buf *out, const struct contact *c);
 void codec_list(struct buf *out, const struct list *l);
 void codec_field(struct buf *out, const struct field_def *f);
+/* A time as the API writes it: "2020-10-22T14:55:52.638Z", or null. */
+void codec_time(struct buf *out, int64_t unix_ms);
 /* {"error":{"code":…,"message":…[,"field":…]}} */
 void codec_error(struct buf *out, const struct apierr *e);
 

@@ -18,6 +18,7 @@ static const struct {
 	[API_EMAIL_TAKEN] = {409, "email_taken"},
 	[API_SUPPRESSED] = {409, "suppressed"},
 	[API_FIELD_EXISTS] = {409, "field_exists"},
+	[API_CURSOR_EXPIRED] = {410, "cursor_expired"},
 	[API_PAYLOAD_TOO_LARGE] = {413, "payload_too_large"},
 	[API_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported_media_type"},
 	[API_INVALID_FIELD] = {422, "invalid_field"},

@@ -13,6 +13,7 @@ enum api_error {
 	API_EMAIL_TAKEN,            /* 409 */
 	API_SUPPRESSED,             /* 409 */
 	API_FIELD_EXISTS,           /* 409 */
+	API_CURSOR_EXPIRED,         /* 410 */
 	API_PAYLOAD_TOO_LARGE,      /* 413 */
 	API_UNSUPPORTED_MEDIA_TYPE, /* 415 */
 	API_INVALID_FIELD,          /* 422 */

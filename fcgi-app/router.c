@@ -17,6 +17,7 @@ static const struct route {
 	{"GET", "/contacts", ROUTE_CONTACTS_GET, true, "GET /contacts"},
 	{"POST", "/contacts", ROUTE_CONTACTS_POST, true, "POST /contacts"},
 	{"DELETE", "/contacts", ROUTE_CONTACTS_DELETE, true, "DELETE /contacts"},
+	{"GET", "/contacts/changes", ROUTE_CHANGES_GET, true, "GET /contacts/changes"},
 	{"GET", "/contacts/{id}", ROUTE_CONTACT_GET, true, "GET /contacts/{id}"},
 	{"PATCH", "/contacts/{id}", ROUTE_CONTACT_PATCH, true, "PATCH /contacts/{id}"},
 	{"DELETE", "/contacts/{id}", ROUTE_CONTACT_DELETE, true, "DELETE /contacts/{id}"},

@@ -181,6 +181,13 @@ static int result_columns(enum stmt id)
 	case STMT_FIELD_CREATE:
 	case STMT_FIELDS_LIST:
 		return FIELD_COL__COUNT;
+	case STMT_CONTACTS_UPDATED_SINCE:
+	case STMT_CONTACTS_UPDATED_SINCE_ALL:
+	case STMT_CONTACTS_BY_EID:
+	case STMT_CONTACTS_BY_EID_ALL:
+		return CONTACT_COL__COUNT;
+	case STMT_CHANGES_PAGE:
+		return CHANGE_COL__COUNT;
 	default:
 		return 0;
 	}
@@ -323,21 +330,42 @@ static const char *col_jsonb(const PGresult *r, int row, int col, size_t *len)
 	return p + 1;
 }
 
+/* The contact's columns from column base on. */
+static void decode_contact_at(const PGresult *r, int row, int base, struct contact *c)
+{
+	c->id = col_text(r, row, base + CONTACT_COL_ID);
+	c->email = col_text(r, row, base + CONTACT_COL_EMAIL);
+	c->eid = col_text(r, row, base + CONTACT_COL_EID);
+	c->name = col_text(r, row, base + CONTACT_COL_NAME);
+	c->phone = col_text(r, row, base + CONTACT_COL_PHONE);
+	c->company = col_text(r, row, base + CONTACT_COL_COMPANY);
+	c->type = col_text(r, row, base + CONTACT_COL_TYPE);
+	c->status = col_text(r, row, base + CONTACT_COL_STATUS);
+	c->created_at = col_time(r, row, base + CONTACT_COL_CREATED_AT, NULL);
+	c->updated_at = col_time(r, row, base + CONTACT_COL_UPDATED_AT, NULL);
+	c->deleted_at = col_time(r, row, base + CONTACT_COL_DELETED_AT, &c->has_deleted_at);
+	c->last_action = col_text(r, row, base + CONTACT_COL_LAST_ACTION);
+	c->fields = col_jsonb(r, row, base + CONTACT_COL_FIELDS, &c->fields_len);
+}
+
 static void decode_contact(const PGresult *r, int row, struct contact *c)
 {
-	c->id = col_text(r, row, CONTACT_COL_ID);
-	c->email = col_text(r, row, CONTACT_COL_EMAIL);
-	c->eid = col_text(r, row, CONTACT_COL_EID);
-	c->name = col_text(r, row, CONTACT_COL_NAME);
-	c->phone = col_text(r, row, CONTACT_COL_PHONE);
-	c->company = col_text(r, row, CONTACT_COL_COMPANY);
-	c->type = col_text(r, row, CONTACT_COL_TYPE);
-	c->status = col_text(r, row, CONTACT_COL_STATUS);
-	c->created_at = col_time(r, row, CONTACT_COL_CREATED_AT, NULL);
-	c->updated_at = col_time(r, row, CONTACT_COL_UPDATED_AT, NULL);
-	c->deleted_at = col_time(r, row, CONTACT_COL_DELETED_AT, &c->has_deleted_at);
-	c->last_action = col_text(r, row, CONTACT_COL_LAST_ACTION);
-	c->fields = col_jsonb(r, row, CONTACT_COL_FIELDS, &c->fields_len);
+	decode_contact_at(r, row, 0, c);
+}
+
+void store_rows_change(const struct store_rows *rows, size_t i, struct change *ch)
+{
+	const PGresult *r = rows->res;
+	int row = (int)i;
+
+	ch->xid = col_text(r, row, CHANGE_COL_XID);
+	ch->seq = col_int(r, row, CHANGE_COL_SEQ);
+	ch->op = col_text(r, row, CHANGE_COL_OP);
+	ch->id = col_text(r, row, CHANGE_COL_ID);
+	ch->at = col_time(r, row, CHANGE_COL_AT, NULL);
+	ch->has_contact = !PQgetisnull(r, row, CHANGE_COL_CONTACT + CONTACT_COL_ID);
+	if (ch->has_contact)
+		decode_contact_at(r, row, CHANGE_COL_CONTACT, &ch->contact);
 }
 
 void store_rows_contact(const struct store_rows *rows, size_t i, struct contact *c)
@@ -473,6 +501,43 @@ enum store_status store_list_members_page(struct store *s, const char *org_id,
 	return read_rows(s, include_all ? STMT_LIST_MEMBERS_PAGE_ALL
 					: STMT_LIST_MEMBERS_PAGE,
 			 params, out);
+}
+
+enum store_status store_contacts_updated_since(struct store *s, const char *org_id,
+					       const char *since, int64_t offset,
+					       int limit, bool include_all,
+					       struct store_rows **out)
+{
+	struct page_text t;
+	const char *params[] = {org_id, since, t.offset, t.limit};
+
+	page_text(&t, offset, limit);
+	return read_rows(s, include_all ? STMT_CONTACTS_UPDATED_SINCE_ALL
+					: STMT_CONTACTS_UPDATED_SINCE,
+			 params, out);
+}
+
+enum store_status store_contacts_by_eid(struct store *s, const char *org_id,
+					const char *eid, int64_t offset, int limit,
+					bool include_all, struct store_rows **out)
+{
+	struct page_text t;
+	const char *params[] = {org_id, eid, t.offset, t.limit};
+
+	page_text(&t, offset, limit);
+	return read_rows(s, include_all ? STMT_CONTACTS_BY_EID_ALL : STMT_CONTACTS_BY_EID,
+			 params, out);
+}
+
+enum store_status store_changes_page(struct store *s, const char *org_id,
+				     const char *xid, const char *seq, int limit,
+				     struct store_rows **out)
+{
+	char lim[16];
+	const char *params[] = {org_id, xid, seq, lim};
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	return read_rows(s, STMT_CHANGES_PAGE, params, out);
 }
 
 /* A text[] literal: {"a","b"} with " and \ escaped.  Values are request
@@ -801,4 +866,13 @@ enum store_status store_end_backend(struct store *s, const struct store_backend 
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+enum store_status store_feed_expired(struct store *s, const char *org_id,
+				     const char *xid, const char *seq, bool *expired)
+{
+	const char *params[] = {org_id, xid, seq};
+
+	*expired = false;
+	return run_bool(s, STMT_FEED_EXPIRED, params, expired);
 }

@@ -71,6 +71,39 @@ enum store_status store_list_members_page(struct store *s, const char *org_id,
 					  struct store_rows **out)
 	__attribute__((warn_unused_result));
 
+/* Contacts whose updated_at >= since (TIMEFMT_PG form), or whose eid is
+ * eid, in creation order. */
+enum store_status store_contacts_updated_since(struct store *s, const char *org_id,
+					       const char *since, int64_t offset,
+					       int limit, bool include_all,
+					       struct store_rows **out)
+	__attribute__((warn_unused_result));
+enum store_status store_contacts_by_eid(struct store *s, const char *org_id,
+					const char *eid, int64_t offset, int limit,
+					bool include_all, struct store_rows **out)
+	__attribute__((warn_unused_result));
+
+/* The change feed after the cursor (xid, seq are its decimal parts). */
+enum store_status store_changes_page(struct store *s, const char *org_id,
+				     const char *xid, const char *seq, int limit,
+				     struct store_rows **out)
+	__attribute__((warn_unused_result));
+/* *expired: the retention sweep removed entries after the cursor. */
+enum store_status store_feed_expired(struct store *s, const char *org_id,
+				     const char *xid, const char *seq, bool *expired)
+	__attribute__((warn_unused_result));
+
+struct change {
+	const char *xid;
+	int64_t seq;
+	const char *op;
+	const char *id;
+	int64_t at;
+	struct contact contact; /* when has_contact */
+	bool has_contact;
+};
+void store_rows_change(const struct store_rows *r, size_t i, struct change *out);
+
 /* What a contact write did, or why it refused to (err non-NULL: nothing
  * was written).  Strings are borrowed from rows. */
 struct write_result {

@@ -27,6 +27,7 @@ static handler_fn *const handlers[ROUTE__COUNT] = {
 	[ROUTE_CONTACTS_GET] = handle_contacts_get,
 	[ROUTE_CONTACTS_POST] = handle_contacts_post,
 	[ROUTE_CONTACTS_DELETE] = handle_contacts_delete,
+	[ROUTE_CHANGES_GET] = handle_changes_get,
 	[ROUTE_CONTACT_GET] = handle_contact_get,
 	[ROUTE_CONTACT_PATCH] = handle_contact_patch,
 	[ROUTE_CONTACT_DELETE] = handle_contact_delete,
