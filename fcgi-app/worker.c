@@ -255,6 +255,8 @@ static void serve(struct app *app, FCGX_Request *fr, struct request *req,
 		res->head_only = strcmp(req->method, "HEAD") == 0;
 		writes_settle(app);
 		metric_route = dispatch(app, req, res, &route, &who);
+		if (strcmp(req->method, "GET") == 0 || res->head_only)
+			response_conditional(res, req->if_none_match);
 	}
 	if (response_send(res, &app->scratch, fr) < 0)
 		rlog_warn(req->request_id, "msg=\"cannot send the answer (client gone?)\"");

@@ -10,9 +10,10 @@
 #include "sha256.h"
 #include "validate.h"
 
-/* A cached entry is the JSON body followed by one byte: 'F' for a full page
- * (which carries a Link to the next one), 'P' otherwise.  At the end, so
- * that a hit is answered by dropping it, without moving the body. */
+/* A cached entry is the JSON body, its ETag (ETAG_LEN hex digits), then
+ * one byte: 'F' for a full page (which carries a Link to the next one),
+ * 'P' otherwise.  At the end, so that a hit is answered by dropping them,
+ * without moving the body, and tagged without hashing it again. */
 #define ENTRY_FULL 'F'
 #define ENTRY_PARTIAL 'P'
 
@@ -232,6 +233,9 @@ static enum store_status load(struct app *app, const struct principal *who,
 		return st;
 	n = store_rows_count(rows);
 	encode_contacts(out, rows);
+	buf_reserve(out, ETAG_LEN + 1);
+	etag_of(out->data, out->len, out->data + out->len);
+	out->len += ETAG_LEN;
 	buf_putc(out, ls->kind != LISTING_EMAIL && n == (size_t)ls->page.limit
 			      ? ENTRY_FULL
 			      : ENTRY_PARTIAL);
@@ -239,11 +243,18 @@ static enum store_status load(struct app *app, const struct principal *who,
 	return STORE_OK;
 }
 
-/* An entry we wrote ends with its flag; anything else is treated as a miss. */
+/* An entry we wrote ends with its tag and flag; anything else is treated
+ * as a miss. */
 static bool entry_valid(const struct buf *entry)
 {
-	return entry->len > 0 && (entry->data[entry->len - 1] == ENTRY_FULL ||
-				  entry->data[entry->len - 1] == ENTRY_PARTIAL);
+	if (entry->len <= ETAG_LEN + 1)
+		return false;
+	for (size_t i = entry->len - 1 - ETAG_LEN; i < entry->len - 1; i++)
+		if (!((entry->data[i] >= '0' && entry->data[i] <= '9') ||
+		      (entry->data[i] >= 'a' && entry->data[i] <= 'f')))
+			return false;
+	return entry->data[entry->len - 1] == ENTRY_FULL ||
+	       entry->data[entry->len - 1] == ENTRY_PARTIAL;
 }
 
 void listing_serve(struct app *app, const struct request *req,
@@ -275,6 +286,9 @@ void listing_serve(struct app *app, const struct request *req,
 	}
 	if (entry->data[entry->len - 1] == ENTRY_FULL)
 		link_next(res, ls);
-	entry->data[--entry->len] = '\0';
+	entry->len -= ETAG_LEN + 1;
+	memcpy(res->etag, entry->data + entry->len, ETAG_LEN);
+	res->etag[ETAG_LEN] = '\0';
+	entry->data[entry->len] = '\0';
 	response_json(res, 200);
 }
