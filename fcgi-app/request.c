@@ -1,6 +1,8 @@
 /* request.c - FastCGI params and body in. */
 #include "request.h"
 
+#include "router.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +53,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 {
 	const char *cl;
 	long want = -1;
+	size_t max;
 
 	r->method = param(fr, "REQUEST_METHOD");
 	r->path = param(fr, "DOCUMENT_URI");
@@ -66,6 +69,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 	r->param = "";
 	r->body_too_large = false;
 	buf_reset(&r->body);
+	max = router_body_limit(r->method, r->path);
 
 	cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
 	if (cl && *cl) {
@@ -74,7 +78,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 		want = strtol(cl, &end, 10);
 		if (*end || want < 0)
 			want = -1;
-		if (want > REQUEST_MAX_BODY) {
+		if (want > 0 && (size_t)want > max) {
 			r->body_too_large = true;
 			return 0;
 		}
@@ -86,7 +90,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 	for (;;) {
 		int n;
 
-		buf_reserve(&r->body, 8192);
+		buf_reserve(&r->body, r->body.len < 65536 ? 8192 : 262144);
 		n = FCGX_GetStr(r->body.data + r->body.len,
 				(int)(r->body.cap - r->body.len - 1), fr->in);
 		if (n < 0)
@@ -95,7 +99,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 			break;
 		r->body.len += (size_t)n;
 		r->body.data[r->body.len] = '\0';
-		if (r->body.len > REQUEST_MAX_BODY) {
+		if (r->body.len > max) {
 			r->body_too_large = true;
 			break;
 		}

@@ -167,6 +167,7 @@ static int result_columns(enum stmt id)
 	case STMT_LIST_MEMBERS_PAGE_ALL:
 		return CONTACT_COL__COUNT;
 	case STMT_CONTACT_UPSERT:
+	case STMT_CONTACT_BULK:
 	case STMT_CONTACT_PATCH:
 	case STMT_CONTACT_DELETE:
 	case STMT_CONTACT_ERASE:
@@ -581,6 +582,28 @@ static void write_params_cleanup(struct write_params *w)
 	buf_cleanup(&w->remove);
 }
 
+static void decode_write(const PGresult *r, int row, struct write_result *out)
+{
+	out->err = col_text(r, row, WRITE_COL_ERR);
+	out->err_field = col_text(r, row, WRITE_COL_ERR_FIELD);
+	out->err_detail = col_text(r, row, WRITE_COL_ERR_DETAIL);
+	out->action = col_text(r, row, WRITE_COL_ACTION);
+	out->has_contact = !out->err && !PQgetisnull(r, row, CONTACT_COL_ID);
+	if (out->has_contact)
+		decode_contact(r, row, &out->contact);
+	out->lists_updated = (int)col_int(r, row, WRITE_COL_LISTS_UPDATED);
+	out->lists_removed = (int)col_int(r, row, WRITE_COL_LISTS_REMOVED);
+}
+
+void store_rows_write(const struct store_rows *rows, size_t i, struct write_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	decode_write(rows->res, (int)i, out);
+}
+
+static enum store_status write_rows(struct store *s, enum stmt id,
+				    const char *const *params, struct store_rows **out);
+
 /* Reads the one row of a write function into out (which takes r). */
 static enum store_status write_outcome(struct store *s, enum stmt id, PGresult *r,
 				       struct write_result *out)
@@ -591,16 +614,16 @@ static enum store_status write_outcome(struct store *s, enum stmt id, PGresult *
 		return STORE_ERROR;
 	}
 	out->rows = wrap(r);
-	out->err = col_text(r, 0, WRITE_COL_ERR);
-	out->err_field = col_text(r, 0, WRITE_COL_ERR_FIELD);
-	out->err_detail = col_text(r, 0, WRITE_COL_ERR_DETAIL);
-	out->action = col_text(r, 0, WRITE_COL_ACTION);
-	out->has_contact = !out->err && !PQgetisnull(r, 0, CONTACT_COL_ID);
-	if (out->has_contact)
-		decode_contact(r, 0, &out->contact);
-	out->lists_updated = (int)col_int(r, 0, WRITE_COL_LISTS_UPDATED);
-	out->lists_removed = (int)col_int(r, 0, WRITE_COL_LISTS_REMOVED);
+	decode_write(r, 0, out);
 	return STORE_OK;
+}
+
+enum store_status store_contact_bulk(struct store *s, const char *org_id,
+				     const char *rows, struct store_rows **out)
+{
+	const char *params[] = {org_id, rows};
+
+	return write_rows(s, STMT_CONTACT_BULK, params, out);
 }
 
 /* A unique violation of the email index: another contact has the email

@@ -127,6 +127,16 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 				       const struct contact_input *in,
 				       struct write_result *out)
 	__attribute__((warn_unused_result));
+/* POST /contacts/bulk: rows is the JSON array of the valid rows
+ * (codec_bulk_rows()); *out has one write result per row, in order
+ * (store_rows_write()).  One transaction. */
+enum store_status store_contact_bulk(struct store *s, const char *org_id,
+				     const char *rows, struct store_rows **out)
+	__attribute__((warn_unused_result));
+/* Row i of a bulk's results; strings borrowed from r (out->rows stays
+ * NULL: r owns them). */
+void store_rows_write(const struct store_rows *r, size_t i, struct write_result *out);
+
 /* PATCH /contacts/{id}. */
 enum store_status store_contact_patch(struct store *s, const char *org_id,
 				      const char *id, const struct contact_input *in,

@@ -26,6 +26,7 @@ static handler_fn *const handlers[ROUTE__COUNT] = {
 	[ROUTE_TEST] = handle_test,
 	[ROUTE_CONTACTS_GET] = handle_contacts_get,
 	[ROUTE_CONTACTS_POST] = handle_contacts_post,
+	[ROUTE_CONTACTS_BULK] = handle_contacts_bulk,
 	[ROUTE_CONTACTS_DELETE] = handle_contacts_delete,
 	[ROUTE_CHANGES_GET] = handle_changes_get,
 	[ROUTE_CONTACT_GET] = handle_contact_get,

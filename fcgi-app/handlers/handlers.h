@@ -22,6 +22,7 @@ handler_fn handle_metrics;
 handler_fn handle_test;
 handler_fn handle_contacts_get;
 handler_fn handle_contacts_post;
+handler_fn handle_contacts_bulk;
 handler_fn handle_contacts_delete;
 handler_fn handle_changes_get;
 handler_fn handle_contact_get;
@@ -91,6 +92,9 @@ bool write_finish(struct app *app, const struct request *req,
  * says how the body spelled custom fields. */
 void respond_refusal(struct response *res, const struct write_result *wr,
 		     const struct contact_input *in);
+/* The same refusal as an error (for a bulk row's result). */
+void refusal_error(const struct write_result *wr, const struct contact_input *in,
+		   struct apierr *e);
 
 /* A 9-character id of [A-Za-z0-9] from the path; false: answered 404. */
 bool path_id(const struct request *req, const char *what, struct response *res);
