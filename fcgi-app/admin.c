@@ -272,11 +272,13 @@ int admin_org_create(struct admin *a, const char *name)
 	return 0;
 }
 
-/* Removes change feed entries older than keep_days (at least 30), a
- * batch at a time so that no statement holds many rows for long. */
+/* Removes change feed entries older than keep_days (at least 30) and
+ * expired idempotency answers, a batch at a time so that no statement
+ * holds many rows for long. */
 #define SQL_FEED_PRUNE "SELECT changes_prune(make_interval(days => $1::int), 10000)"
+#define SQL_IDEM_PRUNE "SELECT idempotency_prune(10000)"
 
-int admin_feed_prune(struct admin *a, const char *keep_days)
+int admin_prune(struct admin *a, const char *keep_days)
 {
 	const char *params[] = {keep_days};
 	char *end;
@@ -297,6 +299,17 @@ int admin_feed_prune(struct admin *a, const char *keep_days)
 		total += n;
 	} while (n > 0);
 	printf("pruned %lld change feed entries older than %ld days\n", total, days);
+	total = 0;
+	do {
+		PGresult *r = exec(a, "prune", SQL_IDEM_PRUNE, 0, NULL);
+
+		if (!r)
+			return -1;
+		n = atoll(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		total += n;
+	} while (n > 0);
+	printf("pruned %lld expired idempotency keys\n", total);
 	return 0;
 }
 
@@ -458,6 +471,9 @@ static const char *const explain_params[STMT__COUNT][STMT_MAX_PARAMS] = {
 	[STMT_FIELD_CREATE] = {"ORG", "tier", "string"},
 	[STMT_FIELDS_LIST] = {"ORG"},
 	[STMT_FIELD_DELETE] = {"ORG", "tier"},
+	[STMT_CONTACT_BULK] = {"ORG", "[]"},
+	[STMT_IDEM_CLAIM] = {"ORG", "key-1", "\\x00"},
+	[STMT_IDEM_SAVE] = {"ORG", "key-1", "\\x00", "200", NULL, "{}"},
 	[STMT_CACHE_EPOCH_BUMP] = {"ORG"},
 	[STMT_END_BACKEND] = {"0", "2000-01-01 00:00:00+00"},
 };

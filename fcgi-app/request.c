@@ -63,6 +63,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 	r->content_type = param(fr, "CONTENT_TYPE");
 	r->x_api_key = FCGX_GetParam("HTTP_X_API_KEY", fr->envp);
 	r->if_none_match = FCGX_GetParam("HTTP_IF_NONE_MATCH", fr->envp);
+	r->idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
 	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
 	r->request_id = request_id(r, fr);
 	r->remote_addr = param(fr, "REMOTE_ADDR");

@@ -22,6 +22,7 @@ struct request {
 	const char *x_api_key;    /* HTTP_X_API_KEY, NULL when absent */
 	const char *authorization;/* HTTP_AUTHORIZATION, NULL when absent */
 	const char *if_none_match;/* HTTP_IF_NONE_MATCH, NULL when absent */
+	const char *idempotency_key; /* HTTP_IDEMPOTENCY_KEY, NULL when absent */
 	const char *request_id;   /* REQUEST_ID from nginx when it is a valid
 				   * id, else made here (request_id_made) */
 	const char *remote_addr;

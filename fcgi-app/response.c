@@ -110,6 +110,7 @@ void response_error(struct response *r, const struct apierr *e)
 		response_header(r, "WWW-Authenticate", "Bearer");
 		break;
 	case API_UNAVAILABLE:
+	case API_IDEMPOTENCY_IN_PROGRESS:
 		response_header(r, "Retry-After", "1");
 		break;
 	default:

@@ -28,6 +28,7 @@ struct store {
 	int64_t retry_at_ms; /* no connection attempt before this */
 	struct store_backend backend; /* of conn */
 	int backoff_ms;
+	bool in_tx; /* between store_begin() and store_commit()/rollback() */
 };
 
 struct store_rows {
@@ -189,6 +190,8 @@ static int result_columns(enum stmt id)
 		return CONTACT_COL__COUNT;
 	case STMT_CHANGES_PAGE:
 		return CHANGE_COL__COUNT;
+	case STMT_IDEM_CLAIM:
+		return IDEM_COL__COUNT;
 	default:
 		return 0;
 	}
@@ -209,7 +212,7 @@ static enum store_status run(struct store *s, enum stmt id,
 		const char *state;
 
 		s->sqlstate[0] = '\0';
-		if (!s->conn && connect_and_prepare(s) != STORE_OK)
+		if (!s->conn && (s->in_tx || connect_and_prepare(s) != STORE_OK))
 			return STORE_UNAVAILABLE;
 		r = PQexecPrepared(s->conn, stmt_defs[id].name, stmt_defs[id].nparams,
 				   params, NULL, NULL, 1);
@@ -239,12 +242,16 @@ static enum store_status run(struct store *s, enum stmt id,
 			log_warn("msg=\"lost the postgresql connection\" detail=%s",
 				 LOGQ(s->error));
 			disconnect(s);
-			if (retry && lost++ == 0)
+			if (retry && !s->in_tx && lost++ == 0)
 				continue;
 			return STORE_UNAVAILABLE;
 		}
-		if (sqlstate_is(s, "40001") || sqlstate_is(s, "40P01"))
+		/* A lost race rolled back the statement, and in a transaction
+		 * the whole of it: only a statement of its own is tried again. */
+		if ((sqlstate_is(s, "40001") || sqlstate_is(s, "40P01")) && !s->in_tx)
 			continue;
+		if (sqlstate_is(s, "40"))
+			break;
 		log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
 			  LOGQ(s->sqlstate), LOGQ(s->error));
 		return STORE_ERROR;
@@ -898,4 +905,101 @@ enum store_status store_feed_expired(struct store *s, const char *org_id,
 
 	*expired = false;
 	return run_bool(s, STMT_FEED_EXPIRED, params, expired);
+}
+
+/* BEGIN, COMMIT, ROLLBACK: no parameters, no results. */
+static enum store_status simple(struct store *s, const char *sql)
+{
+	PGresult *r;
+	bool ok;
+
+	if (!s->conn) {
+		if (s->in_tx || connect_and_prepare(s) != STORE_OK)
+			return STORE_UNAVAILABLE;
+	}
+	r = PQexec(s->conn, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok) {
+		set_error(s, sql, r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
+		s->errors++;
+	}
+	PQclear(r);
+	if (ok)
+		return STORE_OK;
+	if (PQstatus(s->conn) == CONNECTION_BAD) {
+		disconnect(s);
+		return STORE_UNAVAILABLE;
+	}
+	return STORE_ERROR;
+}
+
+enum store_status store_begin(struct store *s)
+{
+	enum store_status st = simple(s, "BEGIN");
+
+	s->in_tx = st == STORE_OK;
+	return st;
+}
+
+enum store_status store_commit(struct store *s)
+{
+	enum store_status st = simple(s, "COMMIT");
+
+	s->in_tx = false;
+	return st;
+}
+
+void store_rollback(struct store *s)
+{
+	if (s->conn && s->in_tx)
+		(void)simple(s, "ROLLBACK");
+	s->in_tx = false;
+}
+
+bool store_in_transaction(const struct store *s)
+{
+	return s->in_tx;
+}
+
+enum store_status store_idem_claim(struct store *s, const char *org_id,
+				   const char *key, const char *hash,
+				   struct idem_answer *out)
+{
+	const char *params[] = {org_id, key, hash};
+	PGresult *r;
+	enum store_status st = run(s, STMT_IDEM_CLAIM, params, false, &r);
+	const char *state;
+
+	memset(out, 0, sizeof(*out));
+	if (st != STORE_OK)
+		return st;
+	if (PQntuples(r) != 1 || !(state = col_text(r, 0, IDEM_COL_STATE))) {
+		PQclear(r);
+		set_error(s, "idempotency_claim", "expected one row");
+		return STORE_ERROR;
+	}
+	out->rows = wrap(r);
+	out->state = strcmp(state, "replay") == 0     ? IDEM_REPLAY
+		     : strcmp(state, "mismatch") == 0 ? IDEM_MISMATCH
+		     : strcmp(state, "busy") == 0     ? IDEM_BUSY
+						      : IDEM_NEW;
+	out->status = (int)col_int(r, 0, IDEM_COL_STATUS);
+	out->location = col_text(r, 0, IDEM_COL_LOCATION);
+	out->body = col_text(r, 0, IDEM_COL_BODY);
+	return STORE_OK;
+}
+
+enum store_status store_idem_save(struct store *s, const char *org_id,
+				  const char *key, const char *hash, int status,
+				  const char *location, const char *body)
+{
+	char st_text[16];
+	const char *params[] = {org_id, key, hash, st_text, location, body};
+	PGresult *r;
+	enum store_status st;
+
+	snprintf(st_text, sizeof(st_text), "%d", status);
+	st = run(s, STMT_IDEM_SAVE, params, false, &r);
+	PQclear(r);
+	return st;
 }

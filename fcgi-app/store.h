@@ -188,6 +188,32 @@ enum store_status store_field_delete(struct store *s, const char *org_id,
 				     const char *name, bool *deleted)
 	__attribute__((warn_unused_result));
 
+/* One transaction around several statements (an idempotent request).
+ * While it is open no statement is retried (an error ends it), and
+ * store_in_transaction() is true. */
+enum store_status store_begin(struct store *s) __attribute__((warn_unused_result));
+enum store_status store_commit(struct store *s) __attribute__((warn_unused_result));
+void store_rollback(struct store *s);
+bool store_in_transaction(const struct store *s);
+
+enum idem_state { IDEM_NEW, IDEM_REPLAY, IDEM_MISMATCH, IDEM_BUSY };
+struct idem_answer {
+	enum idem_state state;
+	int status;
+	const char *location; /* borrowed from rows, may be NULL */
+	const char *body;     /* borrowed from rows */
+	struct store_rows *rows; /* owned by the caller */
+};
+/* hash: "\\x" and 64 hex digits. */
+enum store_status store_idem_claim(struct store *s, const char *org_id,
+				   const char *key, const char *hash,
+				   struct idem_answer *out)
+	__attribute__((warn_unused_result));
+enum store_status store_idem_save(struct store *s, const char *org_id,
+				  const char *key, const char *hash, int status,
+				  const char *location, const char *body)
+	__attribute__((warn_unused_result));
+
 enum store_status store_cache_epoch_bump(struct store *s, const char *org_id)
 	__attribute__((warn_unused_result));
 

@@ -83,6 +83,14 @@ enum change_col {
 	CHANGE_COL__COUNT = CHANGE_COL_CONTACT + CONTACT_COL__COUNT,
 };
 
+enum idem_col {
+	IDEM_COL_STATE,
+	IDEM_COL_STATUS,
+	IDEM_COL_LOCATION,
+	IDEM_COL_BODY,
+	IDEM_COL__COUNT,
+};
+
 enum key_col {
 	KEY_COL_ORG_ID,
 	KEY_COL_ORG_NAME,
@@ -123,6 +131,8 @@ enum stmt {
 	STMT_FIELD_CREATE,
 	STMT_FIELDS_LIST,
 	STMT_FIELD_DELETE,
+	STMT_IDEM_CLAIM,
+	STMT_IDEM_SAVE,
 	STMT_CACHE_EPOCH_BUMP,
 	STMT_BACKEND_START,
 	STMT_END_BACKEND,
@@ -307,6 +317,13 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	/* $1 org, $2 name: true when it existed */
 	[STMT_FIELD_DELETE] = {"field_delete", 2,
 		"SELECT custom_field_delete($1, $2)"},
+	/* $1 org, $2 key, $3 request hash: schema/006_idempotency.sql */
+	[STMT_IDEM_CLAIM] = {"idempotency_claim", 3,
+		"SELECT state, status, location, body "
+		"FROM idempotency_claim($1, $2, $3::bytea)"},
+	/* $1 org, $2 key, $3 hash, $4 status, $5 Location or NULL, $6 body */
+	[STMT_IDEM_SAVE] = {"idempotency_save", 6,
+		"SELECT idempotency_save($1, $2, $3::bytea, $4::int, $5, $6)"},
 	/* $1 org: makes every cached entry of the organization unreachable. */
 	[STMT_CACHE_EPOCH_BUMP] = {"cache_epoch_bump", 1,
 		"UPDATE organizations SET cache_epoch = cache_epoch + 1 "

@@ -14,6 +14,7 @@
 #include "app.h"
 #include "auth.h"
 #include "handlers/handlers.h"
+#include "idempotency.h"
 #include "log.h"
 #include "request.h"
 #include "response.h"
@@ -170,6 +171,12 @@ static bool authenticate(struct app *app, const struct request *req,
 	return true;
 }
 
+static bool is_write(const char *method)
+{
+	return strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0 ||
+	       strcmp(method, "DELETE") == 0;
+}
+
 /* Routes, authenticates and runs the handler; returns the metrics route.
  * HEAD is routed as GET: the handler answers as for a GET, and
  * response_send() leaves the body out (res->head_only). */
@@ -200,6 +207,13 @@ static int dispatch(struct app *app, struct request *req,
 		if (!authenticate(app, req, res, who))
 			return (int)m.id;
 		whop = who;
+	}
+	if (whop && is_write(req->method)) {
+		if (idem_begin(app, req, whop, res)) {
+			handlers[m.id](app, req, whop, res);
+			idem_end(app, req, whop, res);
+		}
+		return (int)m.id;
 	}
 	handlers[m.id](app, req, whop, res);
 	return (int)m.id;

@@ -71,7 +71,7 @@ CREATE TRIGGER contacts_changes_deleted AFTER DELETE ON contacts
 
 -- Removes the entries older than p_keep (never less than 30 days), at
 -- most p_batch of them, and moves each organization's horizon past what
--- went.  Returns how many went.  Run by `contactsctl feed prune` (a timer).
+-- went.  Returns how many went.  Run by `contactsctl prune` (a timer).
 CREATE FUNCTION changes_prune(p_keep interval, p_batch int)
 RETURNS bigint
 LANGUAGE plpgsql AS $$

@@ -147,6 +147,11 @@ bool write_finish(struct app *app, const struct request *req,
 			respond_store_failure(app, req, res, st);
 		return false;
 	}
+	if (store_in_transaction(app->store)) {
+		/* An idempotent request: published after its commit. */
+		app->deferred_note = note;
+		return true;
+	}
 	if (writes_publish(app, who->key.org_id, note) < 0) {
 		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=%s",
 			   LOGQ(store_error(app->store)));

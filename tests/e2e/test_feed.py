@@ -130,7 +130,7 @@ def test_expired_cursor_is_410(api, sql):
     # age the first two entries past what the feed keeps, and sweep
     sql("UPDATE changes SET at = now() - interval '31 days' "
         "WHERE org_id = '%s' AND contact_id = '%s'" % (api.org_id, a["id"]))
-    out = conftest.ctl("feed", "prune").stdout
+    out = conftest.ctl("prune").stdout
     assert "pruned" in out, out
     err = assert_error(api.get("/contacts/changes", params={"after": first}),
                        410, "cursor_expired", "after")
@@ -139,7 +139,7 @@ def test_expired_cursor_is_410(api, sql):
     got, _ = drain(api)
     assert [(c["op"], c["id"]) for c in got] == [("create", b["id"])]
     # the feed keeps at least 30 days
-    p = conftest.ctl("feed", "prune", "--keep-days", "29", check=False)
+    p = conftest.ctl("prune", "--keep-days", "29", check=False)
     assert p.returncode != 0 and "30" in p.stderr, p
 
 
