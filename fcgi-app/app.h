@@ -28,6 +28,7 @@ struct app {
 	struct buf scratch;       /* reused: cache entries, keys */
 	struct cache_stats published; /* what was added to the slot so far */
 	uint64_t published_pg_errors;
+	uint64_t access_successes; /* successes answered: access_log's sample */
 };
 
 /* Adds this worker's counters since the last call to its metrics slot. */

@@ -80,8 +80,8 @@ static void fail(struct cache *c, const char *what)
 
 	c->stats.errors++;
 	if (c->ctx) {
-		log_warn("msg=\"redis %s failed: %s\"", what,
-			 c->ctx->errstr[0] ? c->ctx->errstr : "unexpected reply");
+		log_warn("msg=\"redis command failed\" command=%s error=%s", LOGQ(what),
+			 LOGQ(c->ctx->errstr[0] ? c->ctx->errstr : "unexpected reply"));
 		redisFree(c->ctx);
 		c->ctx = NULL;
 	}

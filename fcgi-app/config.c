@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conninfo.h"
+
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
@@ -16,7 +18,7 @@
 #define PKGDATADIR "/usr/share/contacts-fcgi"
 #endif
 
-enum setting_type { T_STR, T_INT, T_MODE, T_LEVEL };
+enum setting_type { T_STR, T_INT, T_MODE, T_LEVEL, T_SAMPLE };
 
 struct setting {
 	const char *name;
@@ -43,6 +45,8 @@ static const struct setting settings[] = {
 	S(auth_fail_limit, T_INT, "10", 0, 100000),
 	S(auth_fail_exempt, T_STR, "", 0, 0),
 	S(log_level, T_LEVEL, "info", 0, 0),
+	S(access_log, T_SAMPLE, "sample:100", 1, 1000000),
+	S(access_log_slow_ms, T_INT, "500", 0, 3600000),
 	S(shutdown_timeout, T_INT, "10", 1, 3600),
 	S(pid_file, T_STR, "", 0, 0),
 	S(schema_dir, T_STR, PKGDATADIR "/schema", 0, 0),
@@ -115,6 +119,24 @@ static int apply(struct config *c, const struct setting *s, const char *value,
 				s->name, value);
 			return -1;
 		}
+		return 0;
+	case T_SAMPLE:
+		if (strcmp(value, "all") == 0) {
+			*(int *)field = 1;
+			return 0;
+		}
+		if (strcmp(value, "errors") == 0) {
+			*(int *)field = 0;
+			return 0;
+		}
+		errno = 0;
+		v = strncmp(value, "sample:", 7) == 0 ? strtol(value + 7, &end, 10) : -1;
+		if (v < 0 || errno || end == value + 7 || *end || v < s->min || v > s->max) {
+			set_err(err, errlen, "%s: expected all, errors or sample:N (N from %d to %d), got \"%s\"",
+				s->name, s->min, s->max, value);
+			return -1;
+		}
+		*(int *)field = (int)v;
 		return 0;
 	}
 	return -1;
@@ -257,20 +279,17 @@ void config_cleanup(struct config *c)
 	c->source = NULL;
 }
 
+/* The connection string with its secrets masked, so that --check-config
+ * output can be shared. */
 static void dump_conninfo(const char *conninfo, FILE *out)
 {
-	/* Mask password=... so that --check-config output can be shared. */
-	const char *p = strstr(conninfo, "password");
+	char *masked = conninfo_masked(conninfo);
 
-	if (!p) {
-		fputs(conninfo, out);
-		return;
-	}
-	fwrite(conninfo, 1, (size_t)(p - conninfo), out);
-	fputs("password=***", out);
-	p = strchr(p, ' ');
-	if (p)
-		fputs(p, out);
+	if (masked)
+		fputs(masked, out);
+	else
+		fputs(CONNINFO_MASK " # not a valid libpq connection string", out);
+	free(masked);
 }
 
 void config_dump(const struct config *c, FILE *out)
@@ -294,10 +313,16 @@ void config_dump(const struct config *c, FILE *out)
 		case T_MODE:
 			fprintf(out, "%04o", *(const int *)field);
 			break;
-		case T_LEVEL: {
-			static const char *const names[] = {"error", "warn", "info", "debug"};
+		case T_LEVEL:
+			fputs(log_level_name(*(const enum log_level *)field), out);
+			break;
+		case T_SAMPLE: {
+			int n = *(const int *)field;
 
-			fputs(names[*(const enum log_level *)field], out);
+			if (n <= 1)
+				fputs(n ? "all" : "errors", out);
+			else
+				fprintf(out, "sample:%d", n);
 			break;
 		}
 		}

@@ -28,6 +28,9 @@ struct config {
 	int auth_fail_limit;  /* failed authentications/min per address; 0: none */
 	char *auth_fail_exempt; /* addresses not counted, space-separated */
 	enum log_level log_level;
+	int access_log;       /* request lines of successes: 1 all, N one in N,
+			       * 0 none (errors and slow ones are all logged) */
+	int access_log_slow_ms; /* a request this slow is always logged; 0: off */
 	int shutdown_timeout; /* seconds a worker gets to finish on SIGTERM */
 	char *pid_file;       /* "" for none */
 	char *schema_dir;     /* migrations, for contactsctl migrate */
@@ -44,7 +47,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 void config_cleanup(struct config *c);
 
 /* Prints the effective settings as `key = value` lines (the database
- * conninfo with any password masked). */
+ * conninfo with its password masked, whatever its form: conninfo.h). */
 void config_dump(const struct config *c, FILE *out);
 
 #endif

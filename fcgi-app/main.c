@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 	char err[CONFIG_ERR_LEN];
 	int c;
 
+	log_init();
 	while ((c = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -92,7 +92,7 @@ static void notify(const char *state)
 		return;
 	if (sendto(fd, state, strlen(state), 0, (struct sockaddr *)&sa,
 		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
-		log_warn("msg=\"cannot notify systemd: %s\"", strerror(errno));
+		log_warn("msg=\"cannot notify systemd\" error=%s", LOGQ(strerror(errno)));
 	close(fd);
 }
 
@@ -129,17 +129,19 @@ static int open_listener(struct master *m)
 		}
 		fd = FCGX_OpenSocket(addr, m->cfg.backlog);
 		if (fd < 0) {
-			log_error("msg=\"cannot listen on %s\"", addr);
+			log_error("msg=\"cannot listen\" address=%s", LOGQ(addr));
 			return -1;
 		}
 		if (addr[0] == '/' && chmod(addr, (mode_t)m->cfg.listen_mode) < 0)
-			log_warn("msg=\"cannot chmod %s: %s\"", addr, strerror(errno));
-		log_info("msg=\"listening\" address=\"%s\"", addr);
+			log_warn("msg=\"cannot chmod the socket\" address=%s error=%s",
+				 LOGQ(addr), LOGQ(strerror(errno)));
+		log_info("msg=\"listening\" address=%s", LOGQ(addr));
 	}
 	/* Non-blocking: a worker that loses the race for a connection gets
 	 * EAGAIN and goes back to poll() instead of blocking in accept(). */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		log_error("msg=\"cannot make the socket non-blocking: %s\"", strerror(errno));
+		log_error("msg=\"cannot make the socket non-blocking\" error=%s",
+			  LOGQ(strerror(errno)));
 		return -1;
 	}
 	m->listen_fd = fd;
@@ -177,7 +179,7 @@ static pid_t spawn(struct master *m, bool wait_ready)
 		pfd[0] = pfd[1] = -1;
 	pid = fork();
 	if (pid < 0) {
-		log_error("msg=\"cannot fork: %s\"", strerror(errno));
+		log_error("msg=\"cannot fork\" error=%s", LOGQ(strerror(errno)));
 		if (pfd[0] >= 0) {
 			close(pfd[0]);
 			close(pfd[1]);
@@ -289,8 +291,8 @@ static void reload(struct master *m)
 			 (unsigned long long)ts.tv_nsec / 1000ull);
 	notify(state);
 	if (config_load(&fresh, m->config_path, err, sizeof(err)) < 0) {
-		log_error("msg=\"reload refused, keeping the running configuration\" error=\"%s\"",
-			  err);
+		log_error("msg=\"reload refused, keeping the running configuration\" error=%s",
+			  LOGQ(err));
 		notify("READY=1");
 		return;
 	}
@@ -367,8 +369,8 @@ static void write_pid_file(const char *path)
 		return;
 	f = fopen(path, "w");
 	if (!f) {
-		log_warn("msg=\"cannot write the pid file\" path=\"%s\" error=\"%s\"",
-			 path, strerror(errno));
+		log_warn("msg=\"cannot write the pid file\" path=%s error=%s",
+			 LOGQ(path), LOGQ(strerror(errno)));
 		return;
 	}
 	fprintf(f, "%d\n", (int)getpid());

@@ -13,8 +13,6 @@
 
 #include "validate.h"
 
-#include "validate.h"
-
 static int hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -84,8 +82,11 @@ static int parse_pair(struct query *q, const char *src, size_t n, size_t *pos)
 		/* Values are text as well, whichever parameter (known or not)
 		 * they belong to: no NUL, valid UTF-8. */
 		if (got < 0 || memchr(value, '\0', (size_t)got) ||
-		    !utf8_valid(value, (size_t)got))
+		    !utf8_valid(value, (size_t)got)) {
+			if (strlen(name) < sizeof(q->bad_name))
+				memcpy(q->bad_name, name, strlen(name) + 1);
 			return -1;
+		}
 		*pos += (size_t)got + 1;
 		p->value = value;
 		p->value_len = (size_t)got;
@@ -104,6 +105,7 @@ int query_parse(struct query *q, const char *qs)
 
 	q->count = 0;
 	q->buf = NULL;
+	q->bad_name[0] = '\0';
 	if (!qs || !*qs)
 		return 0;
 	len = strlen(qs);

@@ -19,10 +19,17 @@ struct query_param {
 	size_t value_len;
 };
 
+/* The longest parameter name query_parse() can name as the one at fault. */
+#define QUERY_NAME_MAX 64
+
 struct query {
 	struct query_param params[QUERY_MAX_PARAMS];
 	size_t count;
 	char *buf; /* owned */
+	/* After a failed query_parse(): the decoded name of the parameter
+	 * whose value is malformed, or "" when the fault is not in one value
+	 * (a malformed name, too many parameters). */
+	char bad_name[QUERY_NAME_MAX];
 };
 
 enum query_status {
@@ -32,7 +39,8 @@ enum query_status {
 };
 
 /* Parses qs (may be NULL or empty).  Returns 0, or -1 when the string is
- * malformed (bad percent escape, too many parameters, out of memory).
+ * malformed (bad percent escape, a NUL or a byte that is not UTF-8 in a
+ * name or value, too many parameters, out of memory), with q->bad_name set.
  * Parameters past QUERY_MAX_PARAMS make the whole string malformed. */
 int query_parse(struct query *q, const char *qs)
 	__attribute__((warn_unused_result));

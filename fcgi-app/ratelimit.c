@@ -121,9 +121,22 @@ static struct rl_slot *find(struct ratelimit *rl, uint64_t tag, uint64_t now)
 	return spare;
 }
 
+/* What is left when the theoretical arrival time is tat: the burst is
+ * whole once tat has passed, and each interval before it is one event
+ * used. */
+static void quota_at(struct rate_quota *q, uint64_t tat, uint64_t now,
+		     uint64_t interval, uint32_t count)
+{
+	uint64_t ahead = tat > now ? tat - now : 0;
+	uint64_t used = (ahead + interval - 1) / interval;
+
+	q->remaining = used >= count ? 0 : count - (uint32_t)used;
+	q->reset_ns = ahead;
+}
+
 static bool account(struct ratelimit *rl, const void *name, size_t len,
 		    struct rate rate, uint64_t now, enum rl_mode mode,
-		    uint64_t *retry_ns)
+		    uint64_t *retry_ns, struct rate_quota *quota)
 {
 	uint64_t interval, tolerance, tat, tag;
 	struct rl_slot *s;
@@ -131,6 +144,8 @@ static bool account(struct ratelimit *rl, const void *name, size_t len,
 
 	if (retry_ns)
 		*retry_ns = 0;
+	if (quota)
+		*quota = (struct rate_quota){.remaining = rate.count, .reset_ns = 0};
 	if (rate.count == 0)
 		return true;
 	interval = (uint64_t)rate.period_s * 1000000000u / rate.count;
@@ -152,6 +167,8 @@ static bool account(struct ratelimit *rl, const void *name, size_t len,
 		*retry_ns = tat - now - tolerance;
 	if (mode == RL_CHARGE || (mode == RL_TAKE && ok))
 		s->tat = tat + interval;
+	if (quota)
+		quota_at(quota, s->tat, now, interval, rate.count);
 	pthread_mutex_unlock(&rl->lock);
 	return ok;
 }
@@ -159,17 +176,24 @@ static bool account(struct ratelimit *rl, const void *name, size_t len,
 bool ratelimit_take(struct ratelimit *rl, const void *name, size_t len,
 		    struct rate rate, uint64_t now_ns, uint64_t *retry_ns)
 {
-	return account(rl, name, len, rate, now_ns, RL_TAKE, retry_ns);
+	return account(rl, name, len, rate, now_ns, RL_TAKE, retry_ns, NULL);
+}
+
+bool ratelimit_take_quota(struct ratelimit *rl, const void *name, size_t len,
+			  struct rate rate, uint64_t now_ns, uint64_t *retry_ns,
+			  struct rate_quota *quota)
+{
+	return account(rl, name, len, rate, now_ns, RL_TAKE, retry_ns, quota);
 }
 
 bool ratelimit_peek(struct ratelimit *rl, const void *name, size_t len,
 		    struct rate rate, uint64_t now_ns, uint64_t *retry_ns)
 {
-	return account(rl, name, len, rate, now_ns, RL_PEEK, retry_ns);
+	return account(rl, name, len, rate, now_ns, RL_PEEK, retry_ns, NULL);
 }
 
 void ratelimit_charge(struct ratelimit *rl, const void *name, size_t len,
 		      struct rate rate, uint64_t now_ns)
 {
-	(void)account(rl, name, len, rate, now_ns, RL_CHARGE, NULL);
+	(void)account(rl, name, len, rate, now_ns, RL_CHARGE, NULL, NULL);
 }

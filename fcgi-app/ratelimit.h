@@ -32,6 +32,17 @@ void ratelimit_free(struct ratelimit *rl);
  * would conform in *retry_ns. */
 bool ratelimit_take(struct ratelimit *rl, const void *name, size_t len,
 		    struct rate rate, uint64_t now_ns, uint64_t *retry_ns);
+
+/* What is left of a name's burst, after an event taken or refused. */
+struct rate_quota {
+	uint32_t remaining; /* events that would conform now, 0..count */
+	uint64_t reset_ns;  /* until the whole burst is available again */
+};
+/* ratelimit_take(), and what is left in *quota.  A name the table has no
+ * room for is not limited: it is told the whole burst is left. */
+bool ratelimit_take_quota(struct ratelimit *rl, const void *name, size_t len,
+			  struct rate rate, uint64_t now_ns, uint64_t *retry_ns,
+			  struct rate_quota *quota);
 /* Would one more event conform now?  Counts nothing. */
 bool ratelimit_peek(struct ratelimit *rl, const void *name, size_t len,
 		    struct rate rate, uint64_t now_ns, uint64_t *retry_ns);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "id.h"
+
 void request_init(struct request *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -24,6 +26,27 @@ static const char *param(FCGX_Request *fr, const char *name)
 	return v ? v : "";
 }
 
+bool request_id_valid(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			     "0123456789._-");
+
+	return n >= 1 && n <= REQUEST_ID_MAX && s[n] == '\0';
+}
+
+/* nginx passes the client's id or its own; anything else (another front
+ * end, a request straight to the socket) gets one made here. */
+static const char *request_id(struct request *r, FCGX_Request *fr)
+{
+	const char *given = param(fr, "REQUEST_ID");
+
+	if (request_id_valid(given))
+		return given;
+	if (id_random(r->request_id_made, REQUEST_ID_MADE_LEN) < 0)
+		return "-";
+	return r->request_id_made;
+}
+
 int request_read(struct request *r, FCGX_Request *fr)
 {
 	const char *cl;
@@ -37,7 +60,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 	r->content_type = param(fr, "CONTENT_TYPE");
 	r->x_api_key = FCGX_GetParam("HTTP_X_API_KEY", fr->envp);
 	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
-	r->request_id = param(fr, "REQUEST_ID");
+	r->request_id = request_id(r, fr);
 	r->remote_addr = param(fr, "REMOTE_ADDR");
 	r->param = "";
 	r->body_too_large = false;

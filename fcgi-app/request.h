@@ -9,6 +9,10 @@
 #include "buf.h"
 
 #define REQUEST_MAX_BODY (64 * 1024)
+/* A request id is 1-200 characters of [A-Za-z0-9._-]: the client's own
+ * X-Request-Id when it is one (nginx checks it), else one nginx made. */
+#define REQUEST_ID_MAX 200
+#define REQUEST_ID_MADE_LEN 32
 
 struct request {
 	/* Borrowed from the FastCGI request; "" when absent. */
@@ -18,11 +22,13 @@ struct request {
 	const char *content_type;
 	const char *x_api_key;    /* HTTP_X_API_KEY, NULL when absent */
 	const char *authorization;/* HTTP_AUTHORIZATION, NULL when absent */
-	const char *request_id;   /* REQUEST_ID from nginx */
+	const char *request_id;   /* REQUEST_ID from nginx when it is a valid
+				   * id, else made here (request_id_made) */
 	const char *remote_addr;
 	const char *param;        /* the route's path parameter (router.h), "" if none */
 	struct buf body;          /* owned; reused across requests */
 	bool body_too_large;      /* more than REQUEST_MAX_BODY bytes were sent */
+	char request_id_made[REQUEST_ID_MADE_LEN + 1];
 };
 
 void request_init(struct request *r);
@@ -31,5 +37,8 @@ void request_cleanup(struct request *r);
  * Returns 0, or -1 when the body could not be read. */
 int request_read(struct request *r, FCGX_Request *fr)
 	__attribute__((warn_unused_result));
+
+/* True when s is a request id as the contract has them. */
+bool request_id_valid(const char *s);
 
 #endif

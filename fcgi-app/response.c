@@ -13,6 +13,8 @@ void response_init(struct response *r)
 {
 	r->status = 500;
 	r->content_type = "application/json";
+	r->error_code = NULL;
+	r->head_only = false;
 	buf_init(&r->headers);
 	buf_init(&r->body);
 }
@@ -29,6 +31,8 @@ void response_reset(struct response *r)
 {
 	r->status = 500;
 	r->content_type = "application/json";
+	r->error_code = NULL;
+	r->head_only = false;
 	buf_reset(&r->headers);
 	buf_reset(&r->body);
 }
@@ -57,12 +61,35 @@ void response_empty(struct response *r, int status)
 	r->status = status;
 }
 
+void response_created(struct response *r, const char *collection,
+		      const char *id)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	buf_puts(&r->headers, "Location: ");
+	buf_puts(&r->headers, collection);
+	buf_putc(&r->headers, '/');
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+			buf_putc(&r->headers, (char)*p);
+		} else {
+			buf_putc(&r->headers, '%');
+			buf_putc(&r->headers, hex[*p >> 4]);
+			buf_putc(&r->headers, hex[*p & 15]);
+		}
+	}
+	buf_append(&r->headers, "\r\n", 2);
+	r->status = 201;
+}
+
 void response_error(struct response *r, const struct apierr *e)
 {
 	buf_reset(&r->body);
 	codec_error(&r->body, e);
 	r->content_type = "application/json";
 	r->status = api_error_status(e->kind);
+	r->error_code = api_error_code(e->kind);
 	switch (e->kind) {
 	case API_UNAUTHORIZED:
 		response_header(r, "WWW-Authenticate", "Bearer");
@@ -222,6 +249,8 @@ int response_send(const struct response *r, struct buf *scratch, FCGX_Request *f
 	 * a page) is written from where it is, without a copy. */
 	buf_reset(scratch);
 	serialize_head(r, scratch);
+	if (r->head_only)
+		return FCGX_PutStr(scratch->data, (int)scratch->len, fr->out) < 0 ? -1 : 0;
 	if (scratch->len + r->body.len > SMALL_ANSWER &&
 	    scratch->len + r->body.len <= REQUEST_ANSWER_MAX)
 		return send_records(scratch, &r->body, fr);

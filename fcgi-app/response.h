@@ -4,6 +4,7 @@
 #define CONTACTS_RESPONSE_H
 
 #include <fcgiapp.h>
+#include <stdbool.h>
 
 #include "buf.h"
 #include "errors.h"
@@ -15,6 +16,8 @@
 struct response {
 	int status;
 	const char *content_type; /* static string; application/json unless set; NULL: none */
+	const char *error_code; /* static string: the error answered, or NULL */
+	bool head_only;     /* HEAD: the GET's head (Content-Length too), no body */
 	struct buf headers; /* "Name: value\r\n" lines */
 	struct buf body;
 };
@@ -31,6 +34,11 @@ void response_header(struct response *r, const char *name, const char *fmt, ...)
 void response_json(struct response *r, int status);
 /* No body at all (204). */
 void response_empty(struct response *r, int status);
+/* The body (already in r->body) is JSON describing what was created:
+ * 201, with Location: <collection>/<id> (collection "/contacts", id
+ * percent-encoded where it is not an unreserved URI character). */
+void response_created(struct response *r, const char *collection,
+		      const char *id);
 
 /* Replaces the body with the error's JSON and sets its status and the
  * headers that go with it (WWW-Authenticate, Retry-After). */
@@ -43,7 +51,7 @@ void response_fail(struct response *r, enum api_error kind, const char *field,
 void response_serialize(const struct response *r, struct buf *out);
 /* Answers the request in hand; scratch is reused for the head.  Answers
  * over 8 KB are written as 64 KiB FastCGI records, straight to the
- * connection. */
+ * connection.  With head_only, only the head goes out. */
 int response_send(const struct response *r, struct buf *scratch,
 		  FCGX_Request *fr) __attribute__((warn_unused_result));
 

@@ -36,9 +36,30 @@ static const struct route {
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
+/* Can seg[0..n) be the parameter {id} (9 of [A-Za-z0-9], as id.h makes
+ * them) or {name} (a custom field's: 1-64 of [a-z0-9_])?  A segment of
+ * another shape names nothing: 404 before authentication, like any
+ * unknown path. */
+static bool param_fits(const char *kind, const char *seg, size_t n)
+{
+	bool id = strncmp(kind, "{id}", 4) == 0;
+
+	if (id ? n != 9 : (n == 0 || n > 64))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = seg[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			  (id ? (c >= 'A' && c <= 'Z') : c == '_');
+
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 /* Does path match pattern?  A "{...}" segment of the pattern takes one
- * non-empty segment of the path, copied to param.  *literal tells whether
- * the pattern had no parameter. */
+ * segment of the path of its shape, copied to param.  *literal tells
+ * whether the pattern had no parameter. */
 static bool path_matches(const char *pattern, const char *path, char *param,
 			 bool *literal)
 {
@@ -50,7 +71,7 @@ static bool path_matches(const char *pattern, const char *path, char *param,
 		if (*p == '{') {
 			size_t n = strcspn(s, "/");
 
-			if (n == 0 || n >= ROUTE_PARAM_MAX)
+			if (n >= ROUTE_PARAM_MAX || !param_fits(p, s, n))
 				return false;
 			memcpy(param, s, n);
 			param[n] = '\0';
@@ -74,8 +95,10 @@ static void allow_add(struct route_match *out, size_t *n, const char *method)
 {
 	if (strstr(out->allow, method))
 		return;
-	*n += (size_t)snprintf(out->allow + *n, sizeof(out->allow) - *n, "%s%s",
-			       *n ? ", " : "", method);
+	/* HEAD is answered wherever GET is (worker.c) */
+	*n += (size_t)snprintf(out->allow + *n, sizeof(out->allow) - *n, "%s%s%s",
+			       *n ? ", " : "", method,
+			       strcmp(method, "GET") == 0 ? ", HEAD" : "");
 	if (*n >= sizeof(out->allow))
 		*n = sizeof(out->allow) - 1;
 }

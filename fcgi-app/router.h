@@ -1,8 +1,9 @@
 /* router.h - the route table: method and path to a route.  Pure.
  *
- * A route's path is literal segments and parameters ("{id}"): a parameter
- * matches one non-empty segment, and a literal route wins over a
- * parameter one ("/contacts/bulk" before "/contacts/{id}").
+ * A route's path is literal segments and parameters: {id} matches a
+ * segment of 9 of [A-Za-z0-9], {name} one of 1-64 of [a-z0-9_]; a literal
+ * route wins over a parameter one ("/contacts/bulk" before
+ * "/contacts/{id}").
  */
 #ifndef CONTACTS_ROUTER_H
 #define CONTACTS_ROUTER_H
@@ -46,7 +47,7 @@ struct route_match {
 	const char *name; /* "GET /contacts/{id}": for logs and metrics */
 	bool needs_auth;
 	char param[ROUTE_PARAM_MAX]; /* the path's one parameter, or "" */
-	char allow[64];   /* for 405: "GET, POST" */
+	char allow[64];   /* for 405: "GET, HEAD, POST" */
 };
 
 enum route_result router_match(const char *method, const char *path,

@@ -16,6 +16,8 @@
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 1000
+/* Tries of a statement that lost a deadlock or serialization race. */
+#define RACE_ATTEMPTS 3
 
 struct store {
 	char *conninfo;
@@ -111,7 +113,7 @@ static enum store_status connect_and_prepare(struct store *s)
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			set_error(s, "cannot prepare statement", PQresultErrorMessage(r));
 			PQclear(r);
-			log_error("msg=\"%s\" statement=%s", s->error, stmt_defs[i].name);
+			log_error("msg=%s statement=%s", LOGQ(s->error), stmt_defs[i].name);
 			goto unavailable;
 		}
 		PQclear(r);
@@ -141,7 +143,7 @@ unavailable:
 	if (s->backoff_ms > BACKOFF_MAX_MS)
 		s->backoff_ms = BACKOFF_MAX_MS;
 	s->retry_at_ms = now + s->backoff_ms;
-	log_warn("msg=\"%s\" retry_in_ms=%d", s->error, s->backoff_ms);
+	log_warn("msg=%s retry_in_ms=%d", LOGQ(s->error), s->backoff_ms);
 	return STORE_UNAVAILABLE;
 }
 
@@ -160,7 +162,9 @@ static int result_columns(enum stmt id)
 	case STMT_CONTACT_BY_EMAIL:
 	case STMT_CONTACT_BY_ID:
 	case STMT_CONTACTS_PAGE:
+	case STMT_CONTACTS_PAGE_ALL:
 	case STMT_LIST_MEMBERS_PAGE:
+	case STMT_LIST_MEMBERS_PAGE_ALL:
 		return CONTACT_COL__COUNT;
 	case STMT_CONTACT_UPSERT:
 	case STMT_CONTACT_PATCH:
@@ -183,14 +187,15 @@ static int result_columns(enum stmt id)
 }
 
 /* Runs a prepared statement.  A read (retry true) whose connection turns out
- * to be lost is tried once more on a new connection; so is any statement
- * that lost a deadlock or serialization race. */
+ * to be lost is tried once more on a new connection; any statement that
+ * lost a deadlock or serialization race (rolled back whole) is tried up to
+ * RACE_ATTEMPTS times. */
 static enum store_status run(struct store *s, enum stmt id,
 			     const char *const *params, bool retry,
 			     PGresult **out)
 {
 	*out = NULL;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0, lost = 0; attempt < RACE_ATTEMPTS; attempt++) {
 		PGresult *r;
 		ExecStatusType st;
 		const char *state;
@@ -223,17 +228,17 @@ static enum store_status run(struct store *s, enum stmt id,
 		s->errors++;
 		if (PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is(s, "08") ||
 		    sqlstate_is(s, "57P")) {
-			log_warn("msg=\"lost the postgresql connection\" detail=\"%s\"",
-				 s->error);
+			log_warn("msg=\"lost the postgresql connection\" detail=%s",
+				 LOGQ(s->error));
 			disconnect(s);
-			if (retry)
+			if (retry && lost++ == 0)
 				continue;
 			return STORE_UNAVAILABLE;
 		}
 		if (sqlstate_is(s, "40001") || sqlstate_is(s, "40P01"))
 			continue;
-		log_error("msg=\"statement failed\" sqlstate=%s detail=\"%s\"",
-			  s->sqlstate, s->error);
+		log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
+			  LOGQ(s->sqlstate), LOGQ(s->error));
 		return STORE_ERROR;
 	}
 	return sqlstate_is(s, "40") ? STORE_ERROR : STORE_UNAVAILABLE;
@@ -449,10 +454,11 @@ enum store_status store_contacts_page(struct store *s, const char *org_id,
 				      struct store_rows **out)
 {
 	struct page_text t;
-	const char *params[] = {org_id, t.offset, t.limit, bool_text(include_all)};
+	const char *params[] = {org_id, t.offset, t.limit};
 
 	page_text(&t, offset, limit);
-	return read_rows(s, STMT_CONTACTS_PAGE, params, out);
+	return read_rows(s, include_all ? STMT_CONTACTS_PAGE_ALL : STMT_CONTACTS_PAGE,
+			 params, out);
 }
 
 enum store_status store_list_members_page(struct store *s, const char *org_id,
@@ -461,11 +467,12 @@ enum store_status store_list_members_page(struct store *s, const char *org_id,
 					  struct store_rows **out)
 {
 	struct page_text t;
-	const char *params[] = {org_id, list_id, t.offset, t.limit,
-				bool_text(include_all)};
+	const char *params[] = {org_id, list_id, t.offset, t.limit};
 
 	page_text(&t, offset, limit);
-	return read_rows(s, STMT_LIST_MEMBERS_PAGE, params, out);
+	return read_rows(s, include_all ? STMT_LIST_MEMBERS_PAGE_ALL
+					: STMT_LIST_MEMBERS_PAGE,
+			 params, out);
 }
 
 /* A text[] literal: {"a","b"} with " and \ escaped.  Values are request
@@ -573,7 +580,7 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 		}
 		st = run(s, STMT_CONTACT_UPSERT, params, false, &r);
 		if (st != STORE_ERROR || !sqlstate_is(s, "23505") ||
-		    !strstr(s->error, "contacts_id"))
+		    !strstr(s->error, "contacts_org_id"))
 			break;
 	}
 	write_params_cleanup(&w);

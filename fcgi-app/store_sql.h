@@ -87,6 +87,7 @@ enum stmt {
 	STMT_CONTACT_BY_EMAIL,
 	STMT_CONTACT_BY_ID,
 	STMT_CONTACTS_PAGE,
+	STMT_CONTACTS_PAGE_ALL,
 	STMT_CONTACT_UPSERT,
 	STMT_CONTACT_PATCH,
 	STMT_CONTACT_DELETE,
@@ -99,6 +100,7 @@ enum stmt {
 	STMT_LISTS_PAGE,
 	STMT_LISTS_PAGE_TYPE,
 	STMT_LIST_MEMBERS_PAGE,
+	STMT_LIST_MEMBERS_PAGE_ALL,
 	STMT_FIELD_CREATE,
 	STMT_FIELDS_LIST,
 	STMT_FIELD_DELETE,
@@ -110,6 +112,18 @@ enum stmt {
 
 /* The most parameters of any statement. */
 #define STMT_MAX_PARAMS 14
+
+/* The start of a page statement: s(from_pos, skip), the first position of
+ * the block that the offset falls in and how many shown rows of that block
+ * come before it, from running sums of the block counts (no row: the
+ * offset is past the end, and the page is empty). */
+#define PAGE_START(blocks, count, where, offset)                               \
+	"WITH b AS MATERIALIZED (SELECT block, " count " AS n, "              \
+	"sum(" count ") OVER (ORDER BY block)::bigint AS upto FROM " blocks   \
+	" WHERE " where "), "                                                  \
+	"s AS MATERIALIZED (SELECT block << 10 AS from_pos, "                  \
+	offset "::bigint - (upto - n) AS skip FROM b "                         \
+	"WHERE upto > " offset "::bigint ORDER BY block LIMIT 1) "
 
 struct stmt_def {
 	const char *name;
@@ -136,12 +150,24 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	[STMT_CONTACT_BY_ID] = {"contact_by_id", 2,
 		"SELECT " CONTACT_COLUMNS " FROM contacts "
 		"WHERE id = $2 AND org_id = $1"},
-	/* $1 org, $2 offset, $3 limit, $4 include deleted: positions while
-	 * the organization has no holes, block sums otherwise
-	 * (schema/003_lifecycle.sql). */
-	[STMT_CONTACTS_PAGE] = {"contacts_page", 4,
-		"SELECT " CONTACT_COLUMNS " FROM "
-		"contacts_page($1, $2::bigint, $3::int, $4::boolean)"},
+	/* $1 org, $2 offset, $3 limit: the page of the contacts not deleted.
+	 * Offsets count what the listing shows, so they are not positions once
+	 * a contact was deleted or erased: the block counts (1024 positions
+	 * each, kept by triggers) are summed to find the block the offset
+	 * falls in and how much of it to skip (docs/schema.md, "Offsets with
+	 * holes").  One statement, so one snapshot for the counts and the rows. */
+	[STMT_CONTACTS_PAGE] = {"contacts_page", 3,
+		PAGE_START("contact_blocks", "live", "org_id = $1", "$2")
+		"SELECT " CONTACT_COLUMNS " FROM contacts "
+		"WHERE org_id = $1 AND status <> 'deleted' "
+		"AND pos >= (SELECT from_pos FROM s) "
+		"ORDER BY pos OFFSET (SELECT skip FROM s) LIMIT $3::int"},
+	/* The same with the deleted ones (includeAll=true). */
+	[STMT_CONTACTS_PAGE_ALL] = {"contacts_page_all", 3,
+		PAGE_START("contact_blocks", "present", "org_id = $1", "$2")
+		"SELECT " CONTACT_COLUMNS " FROM contacts "
+		"WHERE org_id = $1 AND pos >= (SELECT from_pos FROM s) "
+		"ORDER BY pos OFFSET (SELECT skip FROM s) LIMIT $3::int"},
 	/* The write functions: schema/003_lifecycle.sql. */
 	[STMT_CONTACT_UPSERT] = {"contact_upsert", 13,
 		"SELECT " WRITE_COLUMNS " FROM contact_upsert($1, $2, $3, $4, "
@@ -190,10 +216,24 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"SELECT " LIST_COLUMNS " FROM lists "
 		"WHERE org_id = $1 AND type = $4 AND deleted_at IS NULL "
 		"ORDER BY seq OFFSET $2::bigint LIMIT $3::int"},
-	/* $1 org, $2 list, $3 offset, $4 limit, $5 include deleted */
-	[STMT_LIST_MEMBERS_PAGE] = {"list_members_page", 5,
-		"SELECT " CONTACT_COLUMNS " FROM "
-		"list_members_page($1, $2, $3::bigint, $4::int, $5::boolean)"},
+	/* $1 org, $2 list, $3 offset, $4 limit: the members not deleted, in
+	 * the order they were added; as contacts_page over the list's blocks. */
+	[STMT_LIST_MEMBERS_PAGE] = {"list_members_page", 4,
+		PAGE_START("list_member_blocks", "live",
+			   "org_id = $1 AND list_id = $2", "$3")
+		"SELECT " CONTACT_COLUMNS " FROM list_members m "
+		"JOIN contacts c ON c.org_id = m.org_id AND c.id = m.contact_id "
+		"WHERE m.org_id = $1 AND m.list_id = $2 AND m.live "
+		"AND m.pos >= (SELECT from_pos FROM s) "
+		"ORDER BY m.pos OFFSET (SELECT skip FROM s) LIMIT $4::int"},
+	[STMT_LIST_MEMBERS_PAGE_ALL] = {"list_members_page_all", 4,
+		PAGE_START("list_member_blocks", "present",
+			   "org_id = $1 AND list_id = $2", "$3")
+		"SELECT " CONTACT_COLUMNS " FROM list_members m "
+		"JOIN contacts c ON c.org_id = m.org_id AND c.id = m.contact_id "
+		"WHERE m.org_id = $1 AND m.list_id = $2 "
+		"AND m.pos >= (SELECT from_pos FROM s) "
+		"ORDER BY m.pos OFFSET (SELECT skip FROM s) LIMIT $4::int"},
 	/* $1 org, $2 name, $3 type: no row when the name is taken */
 	[STMT_FIELD_CREATE] = {"field_create", 3,
 		"INSERT INTO custom_fields (org_id, name, type) VALUES ($1, $2, $3) "

@@ -62,13 +62,29 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Nanoseconds as whole seconds, rounded up. */
+static unsigned long long ceil_s(uint64_t ns)
+{
+	return (unsigned long long)((ns + 999999999u) / 1000000000u);
+}
+
 /* Refuses with 429 and a Retry-After of the wait, in whole seconds. */
 static void refuse_rate(struct response *res, uint64_t retry_ns, const char *why)
 {
-	uint64_t s = (retry_ns + 999999999u) / 1000000000u;
+	unsigned long long s = ceil_s(retry_ns);
 
 	response_fail(res, API_RATE_LIMITED, NULL, "%s", why);
-	response_header(res, "Retry-After", "%llu", (unsigned long long)(s ? s : 1));
+	response_header(res, "Retry-After", "%llu", s ? s : 1);
+}
+
+/* What is left of the key's rate (draft-ietf-httpapi-ratelimit-headers):
+ * the burst, what remains of it, and the seconds until it is whole. */
+static void rate_headers(struct response *res, struct rate rate,
+			 const struct rate_quota *q)
+{
+	response_header(res, "RateLimit-Limit", "%u", rate.count);
+	response_header(res, "RateLimit-Remaining", "%u", q->remaining);
+	response_header(res, "RateLimit-Reset", "%llu", ceil_s(q->reset_ns));
 }
 
 /* Failed authentications are counted per client address, unless the
@@ -95,7 +111,9 @@ static bool address_counted(const struct config *cfg, const char *addr,
 
 /* Authenticates, within the limits: an address with too many failures is
  * refused before its key is looked at, and a key over its rate is refused
- * after.  Returns true when the request may go on to its handler. */
+ * after; an answer to a key with a rate carries the RateLimit headers.
+ * Returns true when the request may go on to its handler.  who->key_id is
+ * "" unless the key was accepted (even if its rate then refused it). */
 static bool authenticate(struct app *app, const struct request *req,
 			 struct response *res, struct principal *who)
 {
@@ -114,27 +132,35 @@ static bool authenticate(struct app *app, const struct request *req,
 	case AUTH_OK:
 		break;
 	case AUTH_DENIED:
+		who->key_id[0] = '\0';
 		if (counted)
 			ratelimit_charge(app->limits, addr, strlen(addr), rate, now);
 		response_fail(res, API_UNAUTHORIZED, NULL,
 			      "a valid API key is required (X-API-Key or Authorization: Bearer)");
 		return false;
 	case AUTH_UNAVAILABLE:
+		who->key_id[0] = '\0';
 		response_fail(res, API_UNAVAILABLE, NULL,
 			      "the database is unavailable, try again shortly");
 		return false;
 	case AUTH_ERROR:
-		rlog_error(req->request_id, "msg=\"key lookup failed\" detail=\"%s\"",
-			   store_error(app->store));
+		who->key_id[0] = '\0';
+		rlog_error(req->request_id, "msg=\"key lookup failed\" detail=%s",
+			   LOGQ(store_error(app->store)));
 		response_fail(res, API_INTERNAL, NULL, "internal error");
 		return false;
 	}
 	per_s = who->key.rate_limit >= 0 ? who->key.rate_limit : app->cfg->key_rate_limit;
 	if (per_s > 0) {
+		struct rate_quota quota;
+		bool ok;
+
 		rate = (struct rate){.count = per_s > UINT32_MAX ? UINT32_MAX : (uint32_t)per_s,
 				     .period_s = 1};
-		if (!ratelimit_take(app->limits, who->key_id, strlen(who->key_id), rate,
-				    now, &wait)) {
+		ok = ratelimit_take_quota(app->limits, who->key_id, strlen(who->key_id),
+					  rate, now, &wait, &quota);
+		rate_headers(res, rate, &quota);
+		if (!ok) {
 			refuse_rate(res, wait, "too many requests with this API key; retry later");
 			return false;
 		}
@@ -142,15 +168,17 @@ static bool authenticate(struct app *app, const struct request *req,
 	return true;
 }
 
-/* Routes, authenticates and runs the handler; returns the metrics route. */
+/* Routes, authenticates and runs the handler; returns the metrics route.
+ * HEAD is routed as GET: the handler answers as for a GET, and
+ * response_send() leaves the body out (res->head_only). */
 static int dispatch(struct app *app, struct request *req,
-		    struct response *res, const char **route_name)
+		    struct response *res, const char **route_name,
+		    struct principal *who)
 {
 	struct route_match m;
-	struct principal who;
 	const struct principal *whop = NULL;
 
-	switch (router_match(req->method, req->path, &m)) {
+	switch (router_match(res->head_only ? "GET" : req->method, req->path, &m)) {
 	case ROUTE_NO_PATH:
 		*route_name = m.name;
 		response_fail(res, API_NOT_FOUND, NULL, "no such path");
@@ -167,12 +195,45 @@ static int dispatch(struct app *app, struct request *req,
 	*route_name = m.name;
 	req->param = m.param;
 	if (m.needs_auth) {
-		if (!authenticate(app, req, res, &who))
+		if (!authenticate(app, req, res, who))
 			return (int)m.id;
-		whop = &who;
+		whop = who;
 	}
 	handlers[m.id](app, req, whop, res);
 	return (int)m.id;
+}
+
+/* The request line: method, route, status, duration, request id, and the
+ * organization and key id (never the key) of an authenticated request,
+ * the error code of an error.  Every error and every slow request has one;
+ * of the others, all, one in N or none (access_log), so that the journal
+ * keeps up at full load.  A 5xx is logged as an error. */
+static void log_request(struct app *app, const struct request *req,
+			const struct response *res, const char *route,
+			const struct principal *who, uint64_t dt_us)
+{
+	const struct config *cfg = app->cfg;
+	enum log_level level = res->status >= 500 ? LOG_ERROR : LOG_INFO;
+	bool slow = cfg->access_log_slow_ms > 0 &&
+		    dt_us >= (uint64_t)cfg->access_log_slow_ms * 1000u;
+	char whom[64] = "", code[64] = "";
+
+	if (level > log_get_level())
+		return;
+	if (res->status < 400 && !slow &&
+	    (cfg->access_log == 0 ||
+	     app->access_successes++ % (unsigned)cfg->access_log != 0))
+		return;
+	/* ids of [A-Za-z0-9] and error codes of [a-z_]: bare */
+	if (who->key_id[0])
+		snprintf(whom, sizeof(whom), " org=%s key_id=%s", who->key.org_id,
+			 who->key_id);
+	if (res->status >= 400 && res->error_code)
+		snprintf(code, sizeof(code), " error_code=%s", res->error_code);
+	log_write(level, req->request_id,
+		  "method=%s route=%s status=%d duration_ms=%.3f%s%s%s",
+		  LOGQ(req->method), LOGQ(route), res->status, (double)dt_us / 1000.0,
+		  whom, code, slow ? " slow=1" : "");
 }
 
 static void serve(struct app *app, FCGX_Request *fr, struct request *req,
@@ -181,21 +242,23 @@ static void serve(struct app *app, FCGX_Request *fr, struct request *req,
 	uint64_t t0 = now_us(), dt;
 	const char *route = "-";
 	int metric_route = METRICS_ROUTE_NOT_FOUND;
+	struct principal who;
 
 	response_reset(res);
 	buf_reset(&app->scratch);
+	who.key_id[0] = '\0';
 	if (request_read(req, fr) < 0) {
 		rlog_warn(req->request_id, "msg=\"cannot read the request body\"");
 		response_fail(res, API_INVALID_JSON, NULL, "the request body could not be read");
 	} else {
+		res->head_only = strcmp(req->method, "HEAD") == 0;
 		writes_settle(app);
-		metric_route = dispatch(app, req, res, &route);
+		metric_route = dispatch(app, req, res, &route, &who);
 	}
 	if (response_send(res, &app->scratch, fr) < 0)
 		rlog_warn(req->request_id, "msg=\"cannot send the answer (client gone?)\"");
 	dt = now_us() - t0;
-	rlog_info(req->request_id, "method=%.16s route=\"%s\" status=%d duration_ms=%.3f",
-		  req->method, route, res->status, (double)dt / 1000.0);
+	log_request(app, req, res, route, &who, dt);
 	metrics_observe(app->slot, metric_route, res->status, dt);
 	app_publish_metrics(app);
 }

@@ -6,23 +6,18 @@
 -- contacts and list memberships are counted per block of 1024 positions,
 -- live (shown by default) and present (shown with includeAll), by
 -- triggers, so that "skip N" finds its block by summing about N/1024 small
--- rows and skips fewer than 1024 rows inside it.
+-- rows and skips fewer than 1024 rows inside it (the page statements are
+-- in fcgi-app/store_sql.h).
 
 -- --------------------------------------------------------------------------
 -- organizations
 
 ALTER TABLE organizations
-    -- Once a contact was deleted (or erased), live offsets are no longer
-    -- positions; once one was erased, includeAll offsets are not either.
-    ADD COLUMN live_sparse boolean NOT NULL DEFAULT false,
-    ADD COLUMN all_sparse boolean NOT NULL DEFAULT false,
     -- The key of the organization's suppression hashes: 256 random bits
     -- (gen_random_uuid() draws from the server's strong random source).
     ADD COLUMN suppress_key bytea NOT NULL
         DEFAULT uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()),
     ADD COLUMN suppressions bigint NOT NULL DEFAULT 0;
-
-UPDATE organizations SET live_sparse = true WHERE deleted_count > 0;
 
 DROP TRIGGER contacts_deleted_change ON contacts;
 DROP FUNCTION contacts_deleted_change();
@@ -36,6 +31,12 @@ ALTER TABLE contacts
     ADD COLUMN fields jsonb NOT NULL DEFAULT '{}',
     -- The status a deleted contact had before its deletion (restore).
     ADD COLUMN prior_status text;
+
+-- A contact is found by its organization and id: the index leads with the
+-- organization like every key of tenant data (ready for sharding by
+-- organization), and a look-up by id cannot wander into another
+-- organization's rows.  Ids are random and unique per organization.
+CREATE UNIQUE INDEX contacts_org_id ON contacts (org_id, id);
 
 CREATE TABLE contact_blocks (
     org_id  text NOT NULL,
@@ -73,8 +74,6 @@ BEGIN
                    count(*) AS present
               FROM old_rows GROUP BY 1, 2) o
      WHERE b.org_id = o.org_id AND b.block = o.block;
-    UPDATE organizations o SET all_sparse = true, live_sparse = true
-     WHERE o.id IN (SELECT DISTINCT org_id FROM old_rows) AND NOT o.all_sparse;
     RETURN NULL;
 END $$;
 CREATE TRIGGER contacts_removed AFTER DELETE ON contacts
@@ -85,19 +84,18 @@ CREATE TRIGGER contacts_removed AFTER DELETE ON contacts
 -- lists and their members
 
 ALTER TABLE lists
-    ADD COLUMN member_seq bigint NOT NULL DEFAULT 0, -- position of the last member added
-    ADD COLUMN live_sparse boolean NOT NULL DEFAULT false,
-    ADD COLUMN all_sparse boolean NOT NULL DEFAULT false;
+    ADD COLUMN member_seq bigint NOT NULL DEFAULT 0; -- position of the last member added
 
 -- Members get dense positions per list in the order they were added.
 CREATE TABLE list_members_new (
     org_id     text NOT NULL,
     list_id    text NOT NULL REFERENCES lists (id),
     pos        bigint NOT NULL,
-    contact_id text NOT NULL REFERENCES contacts (id),
+    contact_id text NOT NULL,
     live       boolean NOT NULL,          -- the contact is not deleted
     added_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (org_id, list_id, pos)
+    PRIMARY KEY (org_id, list_id, pos),
+    FOREIGN KEY (org_id, contact_id) REFERENCES contacts (org_id, id)
 );
 INSERT INTO list_members_new (org_id, list_id, pos, contact_id, live, added_at)
 SELECT l.org_id, m.list_id,
@@ -107,6 +105,7 @@ SELECT l.org_id, m.list_id,
   JOIN lists l ON l.id = m.list_id
   JOIN contacts c ON c.id = m.contact_id;
 DROP TABLE list_members;
+DROP INDEX contacts_id;
 ALTER TABLE list_members_new RENAME TO list_members;
 ALTER TABLE list_members RENAME CONSTRAINT list_members_new_pkey TO list_members_pkey;
 CREATE UNIQUE INDEX list_members_contact ON list_members (org_id, contact_id, list_id);
@@ -114,8 +113,6 @@ CREATE INDEX list_members_live ON list_members (org_id, list_id, pos) WHERE live
 
 UPDATE lists l SET member_seq = coalesce(
     (SELECT max(pos) FROM list_members m WHERE m.list_id = l.id), 0);
-UPDATE lists l SET live_sparse = true
- WHERE EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = l.id AND NOT m.live);
 
 CREATE TABLE list_member_blocks (
     org_id  text NOT NULL,
@@ -159,8 +156,7 @@ BEGIN
                    count(*) FILTER (WHERE live) AS live, count(*) AS present
               FROM old_rows GROUP BY 1, 2, 3) o
      WHERE b.org_id = o.org_id AND b.list_id = o.list_id AND b.block = o.block;
-    UPDATE lists l SET member_count = l.member_count - o.live,
-                       live_sparse = true, all_sparse = true
+    UPDATE lists l SET member_count = l.member_count - o.live
       FROM (SELECT list_id, count(*) FILTER (WHERE live) AS live
               FROM old_rows GROUP BY 1) o
      WHERE l.id = o.list_id;
@@ -177,9 +173,7 @@ DECLARE
 BEGIN
     UPDATE list_member_blocks SET live = live + d
      WHERE org_id = NEW.org_id AND list_id = NEW.list_id AND block = NEW.pos >> 10;
-    UPDATE lists SET member_count = member_count + d,
-                     live_sparse = live_sparse OR d < 0
-     WHERE id = NEW.list_id;
+    UPDATE lists SET member_count = member_count + d WHERE id = NEW.list_id;
     RETURN NULL;
 END $$;
 CREATE TRIGGER list_members_live_change
@@ -194,10 +188,6 @@ LANGUAGE plpgsql AS $$
 DECLARE
     d int := CASE WHEN NEW.status = 'deleted' THEN -1 ELSE 1 END;
 BEGIN
-    IF d < 0 THEN
-        UPDATE organizations SET live_sparse = true
-         WHERE id = NEW.org_id AND NOT live_sparse;
-    END IF;
     UPDATE contact_blocks SET live = live + d
      WHERE org_id = NEW.org_id AND block = NEW.pos >> 10;
     PERFORM 1 FROM lists l
@@ -213,95 +203,6 @@ CREATE TRIGGER contacts_status_change
     FOR EACH ROW
     WHEN ((OLD.status = 'deleted') IS DISTINCT FROM (NEW.status = 'deleted'))
     EXECUTE FUNCTION contacts_status_change();
-
--- --------------------------------------------------------------------------
--- pages: offsets over what a listing shows
-
--- The contacts of p_org shown at offset p_offset: not deleted ones, or all
--- with p_all, in creation order.  While the organization has no holes the
--- offset is a position; otherwise the block sums find the block the offset
--- falls in.  STABLE: every statement reads the caller's snapshot, so the
--- counts and the rows agree.
-CREATE FUNCTION contacts_page(p_org text, p_offset bigint, p_limit int,
-                              p_all boolean)
-RETURNS SETOF contacts
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v_sparse boolean;
-    v_block bigint;
-    v_before bigint;
-BEGIN
-    SELECT CASE WHEN p_all THEN o.all_sparse ELSE o.live_sparse END
-      INTO v_sparse FROM organizations o WHERE o.id = p_org;
-    IF NOT coalesce(v_sparse, false) THEN
-        RETURN QUERY SELECT * FROM contacts c
-         WHERE c.org_id = p_org AND c.pos > p_offset
-         ORDER BY c.pos LIMIT p_limit;
-        RETURN;
-    END IF;
-    SELECT s.block, s.upto - s.n INTO v_block, v_before
-      FROM (SELECT b.block, CASE WHEN p_all THEN b.present ELSE b.live END AS n,
-                   sum(CASE WHEN p_all THEN b.present ELSE b.live END)
-                       OVER (ORDER BY b.block) AS upto
-              FROM contact_blocks b WHERE b.org_id = p_org) s
-     WHERE s.upto > p_offset ORDER BY s.block LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
-    IF p_all THEN
-        RETURN QUERY SELECT * FROM contacts c
-         WHERE c.org_id = p_org AND c.pos >= v_block << 10
-         ORDER BY c.pos OFFSET p_offset - v_before LIMIT p_limit;
-    ELSE
-        RETURN QUERY SELECT * FROM contacts c
-         WHERE c.org_id = p_org AND c.pos >= v_block << 10
-           AND c.status <> 'deleted'
-         ORDER BY c.pos OFFSET p_offset - v_before LIMIT p_limit;
-    END IF;
-END $$;
-
--- The same for the members of one list, in the order they were added.
-CREATE FUNCTION list_members_page(p_org text, p_list text, p_offset bigint,
-                                  p_limit int, p_all boolean)
-RETURNS SETOF contacts
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v_sparse boolean;
-    v_block bigint;
-    v_before bigint;
-    v_from bigint := p_offset + 1;
-    v_skip bigint := 0;
-BEGIN
-    SELECT CASE WHEN p_all THEN l.all_sparse ELSE l.live_sparse END
-      INTO v_sparse FROM lists l WHERE l.id = p_list AND l.org_id = p_org;
-    IF coalesce(v_sparse, false) THEN
-        SELECT s.block, s.upto - s.n INTO v_block, v_before
-          FROM (SELECT b.block,
-                       CASE WHEN p_all THEN b.present ELSE b.live END AS n,
-                       sum(CASE WHEN p_all THEN b.present ELSE b.live END)
-                           OVER (ORDER BY b.block) AS upto
-                  FROM list_member_blocks b
-                 WHERE b.org_id = p_org AND b.list_id = p_list) s
-         WHERE s.upto > p_offset ORDER BY s.block LIMIT 1;
-        IF NOT FOUND THEN
-            RETURN;
-        END IF;
-        v_from := v_block << 10;
-        v_skip := p_offset - v_before;
-    END IF;
-    IF p_all THEN
-        RETURN QUERY SELECT c.* FROM list_members m
-          JOIN contacts c ON c.id = m.contact_id
-         WHERE m.org_id = p_org AND m.list_id = p_list AND m.pos >= v_from
-         ORDER BY m.pos OFFSET v_skip LIMIT p_limit;
-    ELSE
-        RETURN QUERY SELECT c.* FROM list_members m
-          JOIN contacts c ON c.id = m.contact_id
-         WHERE m.org_id = p_org AND m.list_id = p_list AND m.pos >= v_from
-           AND m.live
-         ORDER BY m.pos OFFSET v_skip LIMIT p_limit;
-    END IF;
-END $$;
 
 -- --------------------------------------------------------------------------
 -- custom fields
@@ -703,6 +604,15 @@ BEGIN
         r.err := 'not_found';
         RETURN r;
     END IF;
+    -- Locks in the order every writer takes them: the contact, the
+    -- organization (a create takes it first), the contact's block (a
+    -- create's insert and a deletion take it before any list), the lists
+    -- in id order.  Then no two writers wait for each other in a circle.
+    IF p_suppress THEN
+        PERFORM 1 FROM organizations o WHERE o.id = p_org FOR NO KEY UPDATE;
+    END IF;
+    PERFORM 1 FROM contact_blocks b
+     WHERE b.org_id = p_org AND b.block = c.pos >> 10 FOR NO KEY UPDATE;
     PERFORM 1 FROM lists l
      WHERE l.id IN (SELECT m.list_id FROM list_members m
                      WHERE m.org_id = p_org AND m.contact_id = v_id)

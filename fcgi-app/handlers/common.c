@@ -17,8 +17,8 @@ void respond_store_failure(struct app *app, const struct request *req,
 			      "the database is unavailable, try again shortly");
 		return;
 	}
-	rlog_error(req->request_id, "msg=\"database error\" detail=\"%s\"",
-		   store_error(app->store));
+	rlog_error(req->request_id, "msg=\"database error\" detail=%s",
+		   LOGQ(store_error(app->store)));
 	response_fail(res, API_INTERNAL, NULL, "internal error");
 }
 
@@ -45,8 +45,13 @@ bool parse_query(const struct request *req, struct query *q,
 		 struct response *res)
 {
 	if (query_parse(q, req->query) < 0) {
-		response_fail(res, API_INVALID_PARAMETER, NULL,
-			      "the query string is malformed");
+		if (q->bad_name[0])
+			response_fail(res, API_INVALID_PARAMETER, q->bad_name,
+				      "%s must be percent-encoded UTF-8 text without NUL bytes",
+				      q->bad_name);
+		else
+			response_fail(res, API_INVALID_PARAMETER, NULL,
+				      "the query string is malformed");
 		return false;
 	}
 	return true;
@@ -141,8 +146,8 @@ bool write_finish(struct app *app, const struct request *req,
 		return false;
 	}
 	if (writes_publish(app, who->key.org_id, note) < 0) {
-		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=\"%s\"",
-			   store_error(app->store));
+		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=%s",
+			   LOGQ(store_error(app->store)));
 		response_fail(res, API_UNAVAILABLE, NULL,
 			      "the change was saved but could not be published yet, try again shortly");
 		return false;

@@ -46,8 +46,9 @@ void handle_contacts_post(struct app *app, const struct request *req,
 	created = strcmp(wr.action, "IMPORT_CREATE") == 0;
 	encode_write(&res->body, &wr, true, true);
 	if (created)
-		response_header(res, "Location", "/contacts/%s", wr.contact.id);
-	response_json(res, created ? 201 : 200);
+		response_created(res, "/contacts", wr.contact.id);
+	else
+		response_json(res, 200);
 out:
 	store_rows_free(wr.rows);
 	contact_input_cleanup(&in);

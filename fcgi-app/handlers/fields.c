@@ -64,8 +64,7 @@ void handle_fields_post(struct app *app, const struct request *req,
 		buf_puts(&res->body, "{\"field\":");
 		codec_field(&res->body, &f);
 		buf_putc(&res->body, '}');
-		response_header(res, "Location", "/fields/%s", f.name);
-		response_json(res, 201);
+		response_created(res, "/fields", f.name);
 	}
 	store_rows_free(rows);
 out:

@@ -26,8 +26,9 @@ static void answer_list(struct response *res, struct store_rows *rows, int statu
 	codec_list(&res->body, &l);
 	buf_putc(&res->body, '}');
 	if (status == 201)
-		response_header(res, "Location", "/lists/%s", l.id);
-	response_json(res, status);
+		response_created(res, "/lists", l.id);
+	else
+		response_json(res, status);
 }
 
 void handle_lists_get(struct app *app, const struct request *req,

@@ -381,7 +381,10 @@ def log_size():
 # /metrics
 
 
-METRIC_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
+# Label values are quoted strings and may hold braces ("GET /contacts/{id}").
+METRIC_RE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})?'
+    r'\s+(\S+)$')
 
 
 def metrics():

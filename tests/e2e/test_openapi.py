@@ -1276,9 +1276,15 @@ def test_every_header_documented_where_the_contract_wants_it():
             headers = r.get("headers") or {}
             if "X-Request-Id" not in headers:
                 bad.append(f"{method} {path} {status}: no X-Request-Id")
-            need = {"401": "WWW-Authenticate", "429": "Retry-After", "503": "Retry-After"}
+            need = {"401": "WWW-Authenticate", "429": "Retry-After", "503": "Retry-After",
+                    "201": "Location"}
             if status in need and need[status] not in headers:
                 bad.append(f"{method} {path} {status}: no {need[status]}")
+            # authenticated answers may carry the key's rate (HTTP conventions)
+            if op.get("security") != [] and status not in ("401", "default"):
+                for h in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"):
+                    if h not in headers:
+                        bad.append(f"{method} {path} {status}: no {h}")
         if method == "GET" and path in ("/contacts", "/lists", "/lists/{id}/contacts") and \
                 "Link" not in oc.deref(DOC, op["responses"]["200"]).get("headers", {}):
             bad.append(f"{method} {path} 200: no Link")

@@ -35,6 +35,8 @@ static int setup(void **state)
 	unsetenv("CONTACTS_WORKERS");
 	unsetenv("CONTACTS_CONFIG");
 	unsetenv("CONTACTS_LOG_LEVEL");
+	unsetenv("CONTACTS_ACCESS_LOG");
+	unsetenv("CONTACTS_DATABASE");
 	return 0;
 }
 
@@ -84,7 +86,9 @@ static void test_errors(void **state)
 	static const char *const bad[] = {
 		"workers = many\n", "workers = -1\n", "nonsense = 1\n",
 		"just a line\n", "log_level = loud\n", "listen_mode = 999\n",
-		"database =\n",
+		"database =\n", "access_log = some\n", "access_log = sample:0\n",
+		"access_log = sample:\n", "access_log = sample:5x\n",
+		"access_log = sample:-3\n", "access_log_slow_ms = -1\n",
 	};
 	struct config c;
 	char err[CONFIG_ERR_LEN];
@@ -101,6 +105,77 @@ static void test_errors(void **state)
 	assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "CONTACTS_WORKERS"));
 	unsetenv("CONTACTS_WORKERS");
+}
+
+static void test_access_log(void **state)
+{
+	static const struct {
+		const char *value;
+		int n;
+		const char *dump;
+	} cases[] = {
+		{"all", 1, "access_log = all\n"},
+		{"errors", 0, "access_log = errors\n"},
+		{"sample:1", 1, "access_log = all\n"},
+		{"sample:250", 250, "access_log = sample:250\n"},
+	};
+	struct config c;
+	char err[CONFIG_ERR_LEN], line[64];
+
+	(void)state;
+	write_conf("");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.access_log, 100); /* the default: sample:100 */
+	assert_int_equal(c.access_log_slow_ms, 500);
+	config_cleanup(&c);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&text, &len);
+
+		snprintf(line, sizeof(line), "access_log = %s\n", cases[i].value);
+		write_conf(line);
+		assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+		assert_int_equal(c.access_log, cases[i].n);
+		config_dump(&c, out);
+		fclose(out);
+		assert_non_null(strstr(text, cases[i].dump));
+		free(text);
+		config_cleanup(&c);
+	}
+}
+
+/* --check-config prints the database setting with the password masked,
+ * whichever form it was given in. */
+static void test_dump_masks_passwords(void **state)
+{
+	static const char *const given[] = {
+		"database = host=h password=secret dbname=db\n",
+		"database = \"host=h password='se cret' dbname=db\"\n",
+		"database = postgresql://u:secret@h/db\n",
+		"database = postgresql://h/db?password=secret\n",
+		"database = password=secret'unterminated\n",
+	};
+	struct config c;
+	char err[CONFIG_ERR_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&text, &len);
+
+		write_conf(given[i]);
+		assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+		config_dump(&c, out);
+		fclose(out);
+		if (strstr(text, "secret") || strstr(text, "cret"))
+			fail_msg("%s printed as:\n%s", given[i], text);
+		assert_non_null(strstr(text, "\ndatabase = "));
+		assert_non_null(strstr(text, "********"));
+		free(text);
+		config_cleanup(&c);
+	}
 }
 
 static void test_missing_explicit_file(void **state)
@@ -120,6 +195,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env_overrides_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_explicit_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_access_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dump_masks_passwords, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -143,6 +143,48 @@ static void test_malformed(void **state)
 	}
 }
 
+/* A failed parse names the parameter whose value is at fault, so that the
+ * 400 can say which (GET /contacts?email=%00%40example.com: "email"). */
+static void test_bad_name(void **state)
+{
+	static const struct {
+		const char *qs, *name;
+	} cases[] = {
+		{"email=%00%40example.com", "email"},
+		{"limit=10&email=a%00b", "email"},
+		{"offset=1%00&limit=5", "offset"},
+		{"x=%FF", "x"},
+		{"x=%zz", "x"},
+		{"Zo%C3%AB=%00", "Zo\xc3\xab"},
+		{"a%00b=1", ""},  /* the name itself is bad: no name to give */
+		{"%C0%AE=1", ""},
+		{"e%=x", ""},
+	};
+	char qs[200], longname[QUERY_NAME_MAX + 1];
+	struct query q;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&q, 0xa5, sizeof(q));
+		assert_int_equal(query_parse(&q, cases[i].qs), -1);
+		assert_string_equal(q.bad_name, cases[i].name);
+	}
+	/* a name too long to give is not given */
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	snprintf(qs, sizeof(qs), "%s=%%00", longname);
+	assert_int_equal(query_parse(&q, qs), -1);
+	assert_string_equal(q.bad_name, "");
+	longname[sizeof(longname) - 2] = '\0';
+	snprintf(qs, sizeof(qs), "%s=%%00", longname);
+	assert_int_equal(query_parse(&q, qs), -1);
+	assert_string_equal(q.bad_name, longname);
+	/* a good parse leaves it empty */
+	assert_int_equal(query_parse(&q, "email=a%40b.co"), 0);
+	assert_string_equal(q.bad_name, "");
+	query_cleanup(&q);
+}
+
 static void test_max_params(void **state)
 {
 	char qs[1024];
@@ -390,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_pairs),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_bad_name),
 		cmocka_unit_test(test_max_params),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_int),

@@ -51,6 +51,39 @@ static void test_burst_then_refused(void **state)
 	assert_false(take(rl, "k1", r, T0 + SEC / 5, &wait));
 }
 
+/* What is left after each event: the burst counts down, a refused event
+ * leaves 0, and the reset is the time until the whole burst is back. */
+static void test_quota(void **state)
+{
+	struct ratelimit *rl = *state;
+	struct rate r = {.count = 4, .period_s = 1};
+	struct rate_quota q;
+	uint64_t wait;
+
+	for (uint32_t i = 1; i <= 4; i++) {
+		assert_true(ratelimit_take_quota(rl, "q", 1, r, T0, &wait, &q));
+		assert_int_equal(q.remaining, 4 - i);
+		assert_int_equal(q.reset_ns, i * SEC / 4);
+	}
+	assert_false(ratelimit_take_quota(rl, "q", 1, r, T0, &wait, &q));
+	assert_int_equal(q.remaining, 0);
+	assert_int_equal(q.reset_ns, SEC);
+	assert_int_equal(wait, SEC / 4);
+	/* 300 ms later one event is back (and part of another) */
+	assert_true(ratelimit_take_quota(rl, "q", 1, r, T0 + 3 * SEC / 10, &wait, &q));
+	assert_int_equal(q.remaining, 0);
+	assert_int_equal(q.reset_ns, SEC - 3 * SEC / 10 + SEC / 4);
+	/* long after: the whole burst, less this one */
+	assert_true(ratelimit_take_quota(rl, "q", 1, r, T0 + 60 * SEC, &wait, &q));
+	assert_int_equal(q.remaining, 3);
+	assert_int_equal(q.reset_ns, SEC / 4);
+	/* no limit: everything is left */
+	r.count = 0;
+	assert_true(ratelimit_take_quota(rl, "q", 1, r, T0, &wait, &q));
+	assert_int_equal(q.remaining, 0);
+	assert_int_equal(q.reset_ns, 0);
+}
+
 static void test_refill_to_a_full_burst_and_no_more(void **state)
 {
 	struct ratelimit *rl = *state;
@@ -179,6 +212,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_burst_then_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refill_to_a_full_burst_and_no_more, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_steady_rate_is_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_are_apart, setup, teardown),

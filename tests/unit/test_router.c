@@ -23,26 +23,30 @@ static const struct {
 	{"GET", "/lists", ROUTE_FOUND, ROUTE_LISTS_GET, true, ""},
 	{"POST", "/lists", ROUTE_FOUND, ROUTE_LISTS_POST, true, ""},
 	{"DELETE", "/contacts", ROUTE_FOUND, ROUTE_CONTACTS_DELETE, true, ""},
-	{"PUT", "/contacts", ROUTE_NO_METHOD, 0, false, "GET, POST, DELETE"},
-	{"PUT", "/lists", ROUTE_NO_METHOD, 0, false, "GET, POST"},
+	{"PUT", "/contacts", ROUTE_NO_METHOD, 0, false, "GET, HEAD, POST, DELETE"},
+	{"PUT", "/lists", ROUTE_NO_METHOD, 0, false, "GET, HEAD, POST"},
 	{"GET", "/contacts/abcdefghi", ROUTE_FOUND, ROUTE_CONTACT_GET, true, ""},
-	{"PATCH", "/contacts/abc", ROUTE_FOUND, ROUTE_CONTACT_PATCH, true, ""},
-	{"POST", "/contacts/abc", ROUTE_NO_METHOD, 0, false, "GET, PATCH, DELETE"},
-	{"GET", "/lists/abc/contacts", ROUTE_FOUND, ROUTE_LIST_CONTACTS_GET, true, ""},
-	{"POST", "/lists/abc/contacts", ROUTE_NO_METHOD, 0, false, "GET"},
+	{"PATCH", "/contacts/A1b2C3d4E", ROUTE_FOUND, ROUTE_CONTACT_PATCH, true, ""},
+	{"POST", "/contacts/A1b2C3d4E", ROUTE_NO_METHOD, 0, false, "GET, HEAD, PATCH, DELETE"},
+	{"GET", "/contacts/abc", ROUTE_NO_PATH, 0, false, ""},
+	{"GET", "/contacts/abcdefgh!", ROUTE_NO_PATH, 0, false, ""},
+	{"GET", "/contacts/abcdefghij", ROUTE_NO_PATH, 0, false, ""},
+	{"GET", "/lists/abcdefghi/contacts", ROUTE_FOUND, ROUTE_LIST_CONTACTS_GET, true, ""},
+	{"POST", "/lists/abcdefghi/contacts", ROUTE_NO_METHOD, 0, false, "GET, HEAD"},
+	{"DELETE", "/fields/Tier", ROUTE_NO_PATH, 0, false, ""},
 	{"DELETE", "/fields/tier", ROUTE_FOUND, ROUTE_FIELD_DELETE, true, ""},
 	{"GET", "/fields/tier", ROUTE_NO_METHOD, 0, false, "DELETE"},
 	{"DELETE", "/suppressions", ROUTE_FOUND, ROUTE_SUPPRESSIONS_DELETE, true, ""},
-	{"GET", "/contacts/a/b", ROUTE_NO_PATH, 0, false, ""},
+	{"GET", "/contacts/abcdefghi/b", ROUTE_NO_PATH, 0, false, ""},
 	{"GET", "/lists//contacts", ROUTE_NO_PATH, 0, false, ""},
-	{"POST", "/healthz", ROUTE_NO_METHOD, 0, false, "GET"},
-	{"HEAD", "/test", ROUTE_NO_METHOD, 0, false, "GET"},
-	{"get", "/contacts", ROUTE_NO_METHOD, 0, false, "GET, POST, DELETE"},
+	{"POST", "/healthz", ROUTE_NO_METHOD, 0, false, "GET, HEAD"},
+	{"HEAD", "/test", ROUTE_NO_METHOD, 0, false, "GET, HEAD"},
+	{"get", "/contacts", ROUTE_NO_METHOD, 0, false, "GET, HEAD, POST, DELETE"},
 	{"GET", "/contacts/", ROUTE_NO_PATH, 0, false, ""},
 	{"GET", "/Contacts", ROUTE_NO_PATH, 0, false, ""},
 	{"GET", "/", ROUTE_NO_PATH, 0, false, ""},
 	{"GET", "", ROUTE_NO_PATH, 0, false, ""},
-	{"", "/contacts", ROUTE_NO_METHOD, 0, false, "GET, POST, DELETE"},
+	{"", "/contacts", ROUTE_NO_METHOD, 0, false, "GET, HEAD, POST, DELETE"},
 };
 
 static void test_table(void **state)
@@ -57,6 +61,8 @@ static void test_table(void **state)
 			assert_int_equal(m.id, cases[i].id);
 			assert_int_equal(m.needs_auth, cases[i].needs_auth);
 			assert_string_equal(m.name, router_name(m.id));
+			if (strchr(cases[i].path + 1, '/') && strchr(m.name, '{'))
+				assert_int_equal(strlen(m.param), 9 + (m.id == ROUTE_FIELD_DELETE ? -5 : 0));
 		}
 		if (r == ROUTE_NO_METHOD)
 			assert_string_equal(m.allow, cases[i].allow);

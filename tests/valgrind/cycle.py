@@ -74,11 +74,49 @@ def full():
         expect(200, "GET", "/contacts?offset=0&limit=2")  # full page: Link
         expect(200, "GET", "/contacts?includeAll=true")
     expect(200, "GET", "/contacts?email=nobody@example.com")
+    # the lifecycle: by id, PATCH, fields, list members, delete, erase
+    expect(201, "POST", "/fields", {"name": "tier", "type": "string"})
+    expect(201, "POST", "/fields", {"name": "since", "type": "date"})
+    expect(200, "GET", "/fields")
+    c = expect(201, "POST", "/contacts",
+               {"email": "vg9@example.com", "field_tier": "gold",
+                "fields": {"since": "2024-02-29"}, "addToLists": [lid]})
+    cid = c["contact"]["id"]
+    expect(200, "GET", "/contacts/" + cid)
+    expect(200, "PATCH", "/contacts/" + cid,
+           {"name": "Nine", "status": "unsubscribed", "fields": {"tier": None},
+            "removeFromLists": [lid]})
+    expect(200, "PATCH", "/contacts/" + cid, {})
+    expect(409, "PATCH", "/contacts/" + cid, {"email": "VG1@example.com"})
+    expect(422, "PATCH", "/contacts/" + cid, {"status": "deleted"})
+    expect(422, "PATCH", "/contacts/" + cid, {"field_nope": 1})
+    expect(422, "PATCH", "/contacts/" + cid, {"field_since": "2023-02-29"})
+    for _ in range(2):  # miss, then hit
+        expect(200, "GET", "/lists/%s/contacts?limit=1" % lid)
+    expect(200, "GET", "/lists/" + lid)
+    expect(200, "PATCH", "/lists/" + lid, {"name": "vg renamed"})
+    expect(200, "DELETE", "/contacts/" + cid)
+    expect(200, "DELETE", "/contacts/" + cid)
+    expect(200, "GET", "/contacts?includeAll=true&offset=1&limit=2")
+    expect(200, "DELETE", "/contacts?email=vg0@example.com")
+    expect(200, "DELETE", "/contacts", {"email": "vg0@example.com"})
+    expect(204, "DELETE", "/contacts/%s?erase=true&suppress=true" % cid)
+    expect(409, "POST", "/contacts", {"email": "vg9@example.com"})
+    expect(204, "DELETE", "/suppressions?email=vg9@example.com")
+    expect(404, "DELETE", "/suppressions?email=vg9@example.com")
+    expect(404, "GET", "/contacts/" + cid)
+    expect(204, "DELETE", "/fields/since")
+    expect(404, "DELETE", "/fields/since")
+    tmp = expect(201, "POST", "/lists", {"name": "vg gone"})["list"]["id"]
+    expect(200, "DELETE", "/lists/" + tmp)
+    expect(404, "GET", "/lists/%s/contacts" % tmp)
     # every refusal
     expect(401, "GET", "/contacts", key=None)
     expect(401, "GET", "/test", key="ck_AAAAAAAAA_" + "x" * 43)
     expect(404, "GET", "/nowhere")
-    expect(405, "DELETE", "/contacts")
+    expect(405, "PUT", "/contacts")
+    expect(400, "DELETE", "/contacts")
+    expect(400, "DELETE", "/contacts/AAAAAAAAA?suppress=true")
     expect(400, "GET", "/contacts?limit=0")
     expect(400, "GET", "/contacts?email=not-an-address")
     expect(400, "POST", "/contacts", b'{"email": ')
