@@ -10,8 +10,7 @@
 --              no other organization has used, so ids stay unique across
 --              runs in one database
 --   created_at increasing with p, 1 ms apart, ending now
--- Every contact is active, so the organization's live_sparse stays false
--- (offsets are positions; bench/seed_deleted.sql seeds the other case).
+-- Every contact is active: no holes (bench/seed_deleted.sql seeds them).
 -- bench/*.lua and bench/pgbench_upsert.sql rebuild emails from p the same
 -- way: change all three together.
 \set ON_ERROR_STOP on

@@ -20,11 +20,11 @@
 -- the contact is deleted), so its live members follow the same rule.
 --
 -- The statement-level triggers of schema/003 count the inserted rows into
--- contact_blocks, list_member_blocks and lists.member_count.  What they do
--- not set, because the rows arrive already deleted (the status triggers
--- fire on UPDATE only), is set here: organizations.contact_seq and
--- live_sparse, lists.member_seq and live_sparse.  Nothing is erased, so
--- all_sparse stays false (includeAll offsets are positions).
+-- contact_blocks (live: not deleted) and list_member_blocks and
+-- lists.member_count (live members), from which the pages find their
+-- offsets.  What no trigger keeps is set here: organizations.contact_seq
+-- and lists.member_seq, the positions the next create and the next member
+-- take.
 \set ON_ERROR_STOP on
 \timing on
 
@@ -60,8 +60,7 @@ SELECT :'org', p, b62, 'User' || p || '@Bench.Example.com',
                        '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'::text AS a
                   FROM generate_series(1, :n::bigint) AS p) s1) s2;
 
-UPDATE organizations SET contact_seq = :n, live_sparse = :n >= 10
- WHERE id = :'org';
+UPDATE organizations SET contact_seq = :n WHERE id = :'org';
 
 INSERT INTO list_members (org_id, list_id, pos, contact_id, live)
 SELECT :'org', :'list', c.pos, c.id, c.status <> 'deleted'
@@ -69,8 +68,7 @@ SELECT :'org', :'list', c.pos, c.id, c.status <> 'deleted'
  WHERE c.org_id = :'org' AND c.pos <= :m
  ORDER BY c.pos;
 
-UPDATE lists SET member_seq = :m, live_sparse = :m >= 10
- WHERE id = :'list' AND org_id = :'org';
+UPDATE lists SET member_seq = :m WHERE id = :'list' AND org_id = :'org';
 COMMIT;
 
 VACUUM ANALYZE contacts;
