@@ -10,4 +10,4 @@
 \set p random(1, :n)
 \set r random(1, 1000000000)
 \set idr random(100000000, 999999999)
-SELECT id, email, eid, name, phone, company, type, status, created_at, updated_at, deleted_at, last_action, action, lists_updated, unknown_lists FROM contact_upsert(:org, :idr, 'User' || :p || '@Bench.Example.com', 'user' || :p || '@bench.example.com', 2::int, NULL, 'Bench ' || :r, NULL, NULL, NULL, '{}'::text[]);
+SELECT (w.c).id, (w.c).email, (w.c).eid, (w.c).name, (w.c).phone, (w.c).company, (w.c).type, (w.c).status, (w.c).created_at, (w.c).updated_at, (w.c).deleted_at, (w.c).last_action, (w.c).fields, w.action, w.lists_updated, w.lists_removed, w.err, w.err_field, w.err_detail FROM contact_upsert(:org, :idr, 'User' || :p || '@Bench.Example.com', 'user' || :p || '@bench.example.com', 2::int, NULL, 'Bench ' || :r, NULL, NULL, NULL, '{}'::text[], '{}'::text[], NULL) w;

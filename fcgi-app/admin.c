@@ -272,6 +272,47 @@ int admin_org_create(struct admin *a, const char *name)
 	return 0;
 }
 
+/* Removes change feed entries older than keep_days (at least 30) and
+ * expired idempotency answers, a batch at a time so that no statement
+ * holds many rows for long. */
+#define SQL_FEED_PRUNE "SELECT changes_prune(make_interval(days => $1::int), 10000)"
+#define SQL_IDEM_PRUNE "SELECT idempotency_prune(10000)"
+
+int admin_prune(struct admin *a, const char *keep_days)
+{
+	const char *params[] = {keep_days};
+	char *end;
+	long days = strtol(keep_days, &end, 10);
+	long long total = 0, n;
+
+	if (*keep_days == '\0' || *end != '\0' || days < 30 || days > 36500) {
+		fprintf(stderr, "contactsctl: --keep-days must be a whole number of days, at least 30\n");
+		return -1;
+	}
+	do {
+		PGresult *r = exec(a, "feed prune", SQL_FEED_PRUNE, 1, params);
+
+		if (!r)
+			return -1;
+		n = atoll(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		total += n;
+	} while (n > 0);
+	printf("pruned %lld change feed entries older than %ld days\n", total, days);
+	total = 0;
+	do {
+		PGresult *r = exec(a, "prune", SQL_IDEM_PRUNE, 0, NULL);
+
+		if (!r)
+			return -1;
+		n = atoll(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		total += n;
+	} while (n > 0);
+	printf("pruned %lld expired idempotency keys\n", total);
+	return 0;
+}
+
 /* "default" (NULL: the service's default) or a count from 0 to 1000000,
  * into *out.  Returns 0 or -1 (with a message). */
 static int parse_rate_limit(const char *text, const char **out)
@@ -420,9 +461,19 @@ static const char *const explain_params[STMT__COUNT][STMT_MAX_PARAMS] = {
 	[STMT_LISTS_PAGE_TYPE] = {"ORG", "0", "1000", "customer"},
 	[STMT_LIST_MEMBERS_PAGE] = {"ORG", "AAAAAAAAA", "89000", "1000"},
 	[STMT_LIST_MEMBERS_PAGE_ALL] = {"ORG", "AAAAAAAAA", "99000", "1000"},
+	[STMT_CONTACTS_UPDATED_SINCE] = {"ORG", "2024-05-01 00:00:00.000000+00:00", "0", "1000"},
+	[STMT_CONTACTS_UPDATED_SINCE_ALL] = {"ORG", "2024-05-01 00:00:00.000000+00:00", "0",
+					     "1000"},
+	[STMT_CONTACTS_BY_EID] = {"ORG", "E1", "0", "1000"},
+	[STMT_CONTACTS_BY_EID_ALL] = {"ORG", "E1", "0", "1000"},
+	[STMT_CHANGES_PAGE] = {"ORG", "0", "0", "1000"},
+	[STMT_FEED_EXPIRED] = {"ORG", "0", "0"},
 	[STMT_FIELD_CREATE] = {"ORG", "tier", "string"},
 	[STMT_FIELDS_LIST] = {"ORG"},
 	[STMT_FIELD_DELETE] = {"ORG", "tier"},
+	[STMT_CONTACT_BULK] = {"ORG", "[]"},
+	[STMT_IDEM_CLAIM] = {"ORG", "key-1", "\\x00"},
+	[STMT_IDEM_SAVE] = {"ORG", "key-1", "\\x00", "200", NULL, "{}"},
 	[STMT_CACHE_EPOCH_BUMP] = {"ORG"},
 	[STMT_END_BACKEND] = {"0", "2000-01-01 00:00:00+00"},
 };

@@ -23,6 +23,10 @@ int admin_key_create(struct admin *a, const char *org_id, const char *name,
 int admin_key_list(struct admin *a, const char *org_id)
 	__attribute__((warn_unused_result));
 /* Prints the plan of every statement the service runs, for org_id. */
+/* Removes the change feed's entries older than keep_days (>= 30), and
+ * the idempotency answers past their 24 hours. */
+int admin_prune(struct admin *a, const char *keep_days)
+	__attribute__((warn_unused_result));
 int admin_explain(struct admin *a, const char *org_id)
 	__attribute__((warn_unused_result));
 /* Both return once no worker trusts the old record any more: they wait

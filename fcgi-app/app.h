@@ -26,6 +26,12 @@ struct app {
 	struct inflight *inflight; /* borrowed: the pool's writes in flight */
 	int slot_index;           /* this worker's slot, in both tables */
 	struct buf scratch;       /* reused: cache entries, keys */
+	/* The request's Idempotency-Key (idempotency.c), while its
+	 * transaction is open, and the write whose publication waits for
+	 * its commit (0: none). */
+	const char *idem_key;
+	char idem_hash[2 + 2 * 32 + 1];
+	uint64_t deferred_note;
 	struct cache_stats published; /* what was added to the slot so far */
 	uint64_t published_pg_errors;
 	uint64_t access_successes; /* successes answered: access_log's sample */

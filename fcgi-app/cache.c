@@ -234,12 +234,12 @@ static int mget2(struct cache *c, const char *k1, const char *k2, struct buf *ou
 	}
 }
 
-/* "c3": the third layout of the entries (see cache.h); a new layout takes
+/* "c4": the fourth layout of the entries (c3 plus the answer's ETag) (see cache.h); a new layout takes
  * a new name so that a deploy never reads entries written by old code. */
 static void entry_key(char *out, size_t n, const char *org, int64_t epoch,
 		      const char *what)
 {
-	snprintf(out, n, "c3:%s:%lld:%s", org, (long long)epoch, what);
+	snprintf(out, n, "c4:%s:%lld:%s", org, (long long)epoch, what);
 }
 
 enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
@@ -340,7 +340,7 @@ int cache_purge(struct cache *c, const char *org)
 
 	if (!ready(c))
 		return -1;
-	snprintf(pattern, sizeof(pattern), "c3:%s:*", org);
+	snprintf(pattern, sizeof(pattern), "c4:%s:*", org);
 	do {
 		redisReply *keys;
 

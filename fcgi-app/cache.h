@@ -1,7 +1,7 @@
 /* cache.h - Redis in front of the two hot reads, never stale.
  *
  * Keys: g:<org>, the organization's generation, bumped after every
- * committed write; c3:<org>:<epoch>:<what>, an entry, whose value is the
+ * committed write; c4:<org>:<epoch>:<what>, an entry, whose value is the
  * generation it was read under, ':', then the bytes.  The epoch lives in
  * PostgreSQL and is bumped instead when Redis cannot be reached.  A reader
  * reads the generation and the entry in one MGET; the entry is a hit only
@@ -23,7 +23,7 @@
 
 struct cache;
 
-/* The longest entry key: "c3:", an organization id, an epoch, and what. */
+/* The longest entry key: "c4:", an organization id, an epoch, and what. */
 #define CACHE_KEY_MAX 512
 
 enum cache_result {

@@ -63,7 +63,7 @@ void json_put_nullable(struct buf *out, const char *s)
 		buf_append(out, "null", 4);
 }
 
-static void put_time(struct buf *out, int64_t ms)
+void codec_time(struct buf *out, int64_t ms)
 {
 	char t[TIMEFMT_LEN + 1];
 
@@ -79,7 +79,7 @@ static void put_time(struct buf *out, int64_t ms)
 static void put_optional_time(struct buf *out, bool present, int64_t ms)
 {
 	if (present)
-		put_time(out, ms);
+		codec_time(out, ms);
 	else
 		buf_append(out, "null", 4);
 }
@@ -113,9 +113,9 @@ void codec_contact(struct buf *out, const struct contact *c)
 	put_key(out, "status", false);
 	json_put_nullable(out, c->status);
 	put_key(out, "created_at", false);
-	put_time(out, c->created_at);
+	codec_time(out, c->created_at);
 	put_key(out, "updated_at", false);
-	put_time(out, c->updated_at);
+	codec_time(out, c->updated_at);
 	put_key(out, "deleted_at", false);
 	put_optional_time(out, c->has_deleted_at, c->deleted_at);
 	put_key(out, "last_action", false);
@@ -137,7 +137,7 @@ void codec_field(struct buf *out, const struct field_def *f)
 	put_key(out, "type", false);
 	json_put_nullable(out, f->type);
 	put_key(out, "created_at", false);
-	put_time(out, f->created_at);
+	codec_time(out, f->created_at);
 	buf_putc(out, '}');
 }
 
@@ -155,9 +155,9 @@ void codec_list(struct buf *out, const struct list *l)
 	put_key(out, "source", false);
 	buf_append(out, "\"list\"", 6);
 	put_key(out, "created_at", false);
-	put_time(out, l->created_at);
+	codec_time(out, l->created_at);
 	put_key(out, "updated_at", false);
-	put_time(out, l->updated_at);
+	codec_time(out, l->updated_at);
 	put_key(out, "deleted_at", false);
 	put_optional_time(out, l->has_deleted_at, l->deleted_at);
 	buf_putc(out, '}');
@@ -224,8 +224,17 @@ int json_check_depth(const char *s, size_t len, int max_depth)
 
 /* Parses the body into a JSON object (new reference in *root) after the
  * checks every body gets. */
+static int parse_object_max(const char *body, size_t len, size_t max,
+			    json_t **root, struct apierr *err);
+
 static int parse_object(const char *body, size_t len, json_t **root,
 			struct apierr *err)
+{
+	return parse_object_max(body, len, CODEC_MAX_BODY, root, err);
+}
+
+static int parse_object_max(const char *body, size_t len, size_t max,
+			    json_t **root, struct apierr *err)
 {
 	json_error_t jerr;
 	json_t *doc;
@@ -233,9 +242,9 @@ static int parse_object(const char *body, size_t len, json_t **root,
 	*root = NULL;
 	if (len == 0)
 		return apierr_set(err, API_INVALID_JSON, NULL, "request body is empty");
-	if (len > CODEC_MAX_BODY)
+	if (len > max)
 		return apierr_set(err, API_PAYLOAD_TOO_LARGE, NULL,
-				  "request body is larger than 64 KiB");
+				  "request body is larger than %zu KiB", max / 1024);
 	if (!utf8_valid(body, len))
 		return apierr_set(err, API_INVALID_JSON, NULL,
 				  "request body is not valid UTF-8");
@@ -682,4 +691,126 @@ void field_input_cleanup(struct field_input *in)
 		return;
 	json_decref((json_t *)in->owner);
 	memset(in, 0, sizeof(*in));
+}
+
+int codec_parse_bulk(const char *body, size_t len, struct bulk_input *b,
+		     struct apierr *err)
+{
+	static const char *const known[] = {"contacts", NULL};
+	json_t *root, *rows, *row;
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	if (parse_object_max(body, len, CODEC_MAX_BULK_BODY, &root, err) < 0)
+		return -1;
+	if (check_known_keys(root, known, false, err) < 0)
+		goto fail;
+	rows = json_object_get(root, "contacts");
+	if (!rows) {
+		apierr_set(err, API_MISSING_FIELD, "contacts", "contacts is required");
+		goto fail;
+	}
+	if (!json_is_array(rows) || json_array_size(rows) == 0 ||
+	    json_array_size(rows) > BULK_MAX_ROWS) {
+		apierr_set(err, API_INVALID_FIELD, "contacts",
+			   "contacts must be an array of 1 to %d contacts", BULK_MAX_ROWS);
+		goto fail;
+	}
+	b->n = json_array_size(rows);
+	b->rows = xcalloc(b->n, sizeof(*b->rows));
+	json_array_foreach(rows, i, row) {
+		struct bulk_row *r = &b->rows[i];
+
+		if (!json_is_object(row)) {
+			apierr_set(&r->err, API_INVALID_FIELD, NULL,
+				   "each row must be a JSON object, a POST /contacts body");
+			continue;
+		}
+		r->ok = codec_contact_from_json(row, CONTACT_UPSERT, &r->in, &r->err) == 0;
+	}
+	json_decref(root);
+	return 0;
+fail:
+	json_decref(root);
+	return -1;
+}
+
+void bulk_input_cleanup(struct bulk_input *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->rows[i].ok)
+			contact_input_cleanup(&b->rows[i].in);
+	free(b->rows);
+	memset(b, 0, sizeof(*b));
+}
+
+static void put_ids(struct buf *out, const char *const *ids, size_t n)
+{
+	buf_putc(out, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(out, ',');
+		json_put_string(out, ids[i], strlen(ids[i]));
+	}
+	buf_putc(out, ']');
+}
+
+void codec_bulk_rows(struct buf *out, const struct bulk_input *b)
+{
+	bool first = true;
+
+	buf_putc(out, '[');
+	for (size_t i = 0; i < b->n; i++) {
+		const struct bulk_row *r = &b->rows[i];
+		const struct contact_input *in = &r->in;
+
+		if (!r->ok)
+			continue;
+		if (!first)
+			buf_putc(out, ',');
+		first = false;
+		buf_putc(out, '{');
+		put_key(out, "id", true);
+		json_put_nullable(out, r->id);
+		put_key(out, "email", false);
+		json_put_nullable(out, in->email);
+		put_key(out, "key", false);
+		json_put_nullable(out, in->email_key);
+		put_key(out, "f", false);
+		buf_printf(out, "%u", in->fields);
+		put_key(out, "eid", false);
+		json_put_nullable(out, in->eid);
+		put_key(out, "name", false);
+		json_put_nullable(out, in->name);
+		put_key(out, "phone", false);
+		json_put_nullable(out, in->phone);
+		put_key(out, "company", false);
+		json_put_nullable(out, in->company);
+		put_key(out, "type", false);
+		json_put_nullable(out, in->type);
+		put_key(out, "add", false);
+		put_ids(out, in->lists, in->nlists);
+		put_key(out, "remove", false);
+		put_ids(out, in->remove, in->nremove);
+		put_key(out, "cf", false);
+		if (in->custom)
+			buf_puts(out, in->custom);
+		else
+			buf_append(out, "null", 4);
+		buf_putc(out, '}');
+	}
+	buf_putc(out, ']');
+}
+
+void codec_error_member(struct buf *out, const struct apierr *e)
+{
+	struct buf whole;
+
+	/* {"error":{...}} without its outer braces. */
+	buf_init(&whole);
+	codec_error(&whole, e);
+	buf_append(out, whole.data + 1, whole.len - 2);
+	buf_cleanup(&whole);
 }

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "id.h"
 #include "model.h"
 
 #define CODEC_MAX_BODY (64 * 1024)
@@ -26,6 +27,8 @@ void json_put_nullable(struct buf *out, const char *s);
 void codec_contact(struct buf *out, const struct contact *c);
 void codec_list(struct buf *out, const struct list *l);
 void codec_field(struct buf *out, const struct field_def *f);
+/* A time as the API writes it: "2020-10-22T14:55:52.638Z", or null. */
+void codec_time(struct buf *out, int64_t unix_ms);
 /* {"error":{"code":…,"message":…[,"field":…]}} */
 void codec_error(struct buf *out, const struct apierr *e);
 
@@ -74,6 +77,34 @@ struct field_input {
 int codec_parse_field(const char *body, size_t len, struct field_input *in,
 		      struct apierr *err) __attribute__((warn_unused_result));
 void field_input_cleanup(struct field_input *in);
+
+/* POST /contacts/bulk: {"contacts":[row, ...]}, 1-BULK_MAX_ROWS rows,
+ * each a POST /contacts body; up to CODEC_MAX_BULK_BODY bytes. */
+#define BULK_MAX_ROWS 1000
+#define CODEC_MAX_BULK_BODY (4 * 1024 * 1024)
+
+struct bulk_row {
+	struct contact_input in; /* when ok */
+	bool ok;
+	struct apierr err;       /* when !ok: why the row is refused */
+	char id[ID_LEN + 1];     /* the id a create of it takes (the caller's) */
+};
+
+struct bulk_input {
+	struct bulk_row *rows; /* owned */
+	size_t n;
+};
+
+/* Decodes the body: -1 with err when the body itself is refused (not
+ * JSON, no "contacts", 0 or more than 1000 rows); 0 otherwise, with each
+ * row decoded or refused on its own.  Release with bulk_input_cleanup(). */
+int codec_parse_bulk(const char *body, size_t len, struct bulk_input *b,
+		     struct apierr *err) __attribute__((warn_unused_result));
+void bulk_input_cleanup(struct bulk_input *b);
+/* The valid rows as the JSON array contact_bulk() reads. */
+void codec_bulk_rows(struct buf *out, const struct bulk_input *b);
+/* "error":{...}: an error as a member of a larger object. */
+void codec_error_member(struct buf *out, const struct apierr *e);
 
 /* Structural pre-check run before the parser: nesting depth at most
  * max_depth.  Returns 0 or -1.  Pure; safe on any bytes. */

@@ -23,6 +23,9 @@ static void usage(FILE *out)
 		"  key revoke KEY_ID                 revoke a key (in effect when this returns)\n"
 		"  key limit KEY_ID N|default        set a key's rate limit, requests/s (0: none)\n"
 		"  explain ORG_ID                    show the plan of every statement the service runs\n"
+		"  prune [--keep-days N]             remove change feed entries older than N days\n"
+		"                                    (default and least: 30) and expired\n"
+		"                                    idempotency keys (24 hours)\n"
 		"\n"
 		"The configuration is the service's (-c FILE, $CONTACTS_CONFIG or\n"
 		SYSCONFDIR "/contacts/contacts.conf, then CONTACTS_* variables).\n");
@@ -62,6 +65,10 @@ static int run(struct admin *a, const struct config *cfg, int argc, char **argv)
 		return admin_key_list(a, argv[2]);
 	if (strcmp(cmd, "explain") == 0 && argc == 2)
 		return admin_explain(a, argv[1]);
+	if (strcmp(cmd, "prune") == 0 && argc == 1)
+		return admin_prune(a, "30");
+	if (strcmp(cmd, "prune") == 0 && argc == 3 && strcmp(argv[1], "--keep-days") == 0)
+		return admin_prune(a, argv[2]);
 	if (strcmp(cmd, "key") == 0 && strcmp(sub, "revoke") == 0 && argc == 3)
 		return admin_key_revoke(a, argv[2], cfg->auth_cache_ms);
 	if (strcmp(cmd, "key") == 0 && strcmp(sub, "limit") == 0 && argc == 4)
@@ -74,7 +81,7 @@ static bool known_command(int argc, char **argv)
 	static const char *const shapes[][2] = {
 		{"migrate", NULL}, {"org", "create"}, {"key", "create"},
 		{"key", "list"}, {"key", "revoke"}, {"key", "limit"},
-		{"explain", NULL},
+		{"explain", NULL}, {"prune", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)

@@ -13,12 +13,15 @@ enum api_error {
 	API_EMAIL_TAKEN,            /* 409 */
 	API_SUPPRESSED,             /* 409 */
 	API_FIELD_EXISTS,           /* 409 */
+	API_IDEMPOTENCY_IN_PROGRESS, /* 409 */
+	API_CURSOR_EXPIRED,         /* 410 */
 	API_PAYLOAD_TOO_LARGE,      /* 413 */
 	API_UNSUPPORTED_MEDIA_TYPE, /* 415 */
 	API_INVALID_FIELD,          /* 422 */
 	API_MISSING_FIELD,          /* 422 */
 	API_UNKNOWN_FIELD,          /* 422 */
 	API_UNKNOWN_LIST,           /* 422 */
+	API_IDEMPOTENCY_MISMATCH,   /* 422 */
 	API_RATE_LIMITED,           /* 429 */
 	API_INTERNAL,               /* 500 */
 	API_UNAVAILABLE,            /* 503 */

@@ -1,6 +1,8 @@
 /* request.c - FastCGI params and body in. */
 #include "request.h"
 
+#include "router.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +53,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 {
 	const char *cl;
 	long want = -1;
+	size_t max;
 
 	r->method = param(fr, "REQUEST_METHOD");
 	r->path = param(fr, "DOCUMENT_URI");
@@ -59,12 +62,15 @@ int request_read(struct request *r, FCGX_Request *fr)
 	r->query = param(fr, "QUERY_STRING");
 	r->content_type = param(fr, "CONTENT_TYPE");
 	r->x_api_key = FCGX_GetParam("HTTP_X_API_KEY", fr->envp);
+	r->if_none_match = FCGX_GetParam("HTTP_IF_NONE_MATCH", fr->envp);
+	r->idempotency_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
 	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
 	r->request_id = request_id(r, fr);
 	r->remote_addr = param(fr, "REMOTE_ADDR");
 	r->param = "";
 	r->body_too_large = false;
 	buf_reset(&r->body);
+	max = router_body_limit(r->method, r->path);
 
 	cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
 	if (cl && *cl) {
@@ -73,7 +79,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 		want = strtol(cl, &end, 10);
 		if (*end || want < 0)
 			want = -1;
-		if (want > REQUEST_MAX_BODY) {
+		if (want > 0 && (size_t)want > max) {
 			r->body_too_large = true;
 			return 0;
 		}
@@ -85,7 +91,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 	for (;;) {
 		int n;
 
-		buf_reserve(&r->body, 8192);
+		buf_reserve(&r->body, r->body.len < 65536 ? 8192 : 262144);
 		n = FCGX_GetStr(r->body.data + r->body.len,
 				(int)(r->body.cap - r->body.len - 1), fr->in);
 		if (n < 0)
@@ -94,7 +100,7 @@ int request_read(struct request *r, FCGX_Request *fr)
 			break;
 		r->body.len += (size_t)n;
 		r->body.data[r->body.len] = '\0';
-		if (r->body.len > REQUEST_MAX_BODY) {
+		if (r->body.len > max) {
 			r->body_too_large = true;
 			break;
 		}

@@ -15,6 +15,7 @@ void response_init(struct response *r)
 	r->content_type = "application/json";
 	r->error_code = NULL;
 	r->head_only = false;
+	r->etag[0] = '\0';
 	buf_init(&r->headers);
 	buf_init(&r->body);
 }
@@ -33,6 +34,7 @@ void response_reset(struct response *r)
 	r->content_type = "application/json";
 	r->error_code = NULL;
 	r->head_only = false;
+	r->etag[0] = '\0';
 	buf_reset(&r->headers);
 	buf_reset(&r->body);
 }
@@ -83,6 +85,19 @@ void response_created(struct response *r, const char *collection,
 	r->status = 201;
 }
 
+void response_conditional(struct response *r, const char *if_none_match)
+{
+	if (r->status != 200)
+		return;
+	if (!r->etag[0])
+		etag_of(r->body.data ? r->body.data : "", r->body.len, r->etag);
+	if (if_none_match && etag_matches(if_none_match, r->etag)) {
+		buf_reset(&r->body);
+		r->content_type = NULL;
+		r->status = 304;
+	}
+}
+
 void response_error(struct response *r, const struct apierr *e)
 {
 	buf_reset(&r->body);
@@ -95,6 +110,7 @@ void response_error(struct response *r, const struct apierr *e)
 		response_header(r, "WWW-Authenticate", "Bearer");
 		break;
 	case API_UNAVAILABLE:
+	case API_IDEMPOTENCY_IN_PROGRESS:
 		response_header(r, "Retry-After", "1");
 		break;
 	default:
@@ -122,11 +138,13 @@ static const char *reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
+	case 410: return "Gone";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
@@ -142,10 +160,12 @@ static void serialize_head(const struct response *r, struct buf *out)
 	buf_printf(out, "Status: %d %s\r\n", r->status, reason(r->status));
 	if (r->headers.len)
 		buf_append(out, r->headers.data, r->headers.len);
+	if (r->etag[0])
+		buf_printf(out, "ETag: \"%s\"\r\n", r->etag);
 	if (r->content_type)
 		buf_printf(out, "Content-Type: %s\r\n", r->content_type);
-	/* 204 has no body, and says nothing of its length (RFC 9110 8.6). */
-	if (r->status != 204)
+	/* 204 and 304 have no body, and say nothing of its length here. */
+	if (r->status != 204 && r->status != 304)
 		buf_printf(out, "Content-Length: %zu\r\n", r->body.len);
 	buf_append(out, "\r\n", 2);
 }

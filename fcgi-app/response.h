@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "etag.h"
 
 /* The largest answer written as records (a page of 1000 contacts is about
  * 300 KB); a larger one goes through libfcgi's stream. */
@@ -18,6 +19,7 @@ struct response {
 	const char *content_type; /* static string; application/json unless set; NULL: none */
 	const char *error_code; /* static string: the error answered, or NULL */
 	bool head_only;     /* HEAD: the GET's head (Content-Length too), no body */
+	char etag[ETAG_LEN + 1]; /* the body's tag, or "": see response_conditional() */
 	struct buf headers; /* "Name: value\r\n" lines */
 	struct buf body;
 };
@@ -46,6 +48,11 @@ void response_error(struct response *r, const struct apierr *e);
 /* Shorthand for response_error() with a fresh struct apierr. */
 void response_fail(struct response *r, enum api_error kind, const char *field,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* For a GET (or HEAD) answered 200: tags the body (unless the handler
+ * did, from a cache entry) and, when the client's If-None-Match names
+ * the tag, turns the answer into 304 Not Modified without a body. */
+void response_conditional(struct response *r, const char *if_none_match);
 
 /* Serializes the whole answer (CGI-style status line, headers, body). */
 void response_serialize(const struct response *r, struct buf *out);

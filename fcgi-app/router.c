@@ -17,6 +17,8 @@ static const struct route {
 	{"GET", "/contacts", ROUTE_CONTACTS_GET, true, "GET /contacts"},
 	{"POST", "/contacts", ROUTE_CONTACTS_POST, true, "POST /contacts"},
 	{"DELETE", "/contacts", ROUTE_CONTACTS_DELETE, true, "DELETE /contacts"},
+	{"POST", "/contacts/bulk", ROUTE_CONTACTS_BULK, true, "POST /contacts/bulk"},
+	{"GET", "/contacts/changes", ROUTE_CHANGES_GET, true, "GET /contacts/changes"},
 	{"GET", "/contacts/{id}", ROUTE_CONTACT_GET, true, "GET /contacts/{id}"},
 	{"PATCH", "/contacts/{id}", ROUTE_CONTACT_PATCH, true, "PATCH /contacts/{id}"},
 	{"DELETE", "/contacts/{id}", ROUTE_CONTACT_DELETE, true, "DELETE /contacts/{id}"},
@@ -145,6 +147,13 @@ enum route_result router_match(const char *method, const char *path,
 	out->name = best ? "method_not_allowed" : "not_found";
 	out->needs_auth = false;
 	return best ? ROUTE_NO_METHOD : ROUTE_NO_PATH;
+}
+
+size_t router_body_limit(const char *method, const char *path)
+{
+	return strcmp(method, "POST") == 0 && strcmp(path, "/contacts/bulk") == 0
+		       ? ROUTE_BULK_BODY_MAX
+		       : ROUTE_BODY_MAX;
 }
 
 const char *router_name(enum route_id id)

@@ -9,6 +9,7 @@
 #define CONTACTS_ROUTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum route_id {
 	ROUTE_HEALTHZ,
@@ -16,7 +17,9 @@ enum route_id {
 	ROUTE_TEST,
 	ROUTE_CONTACTS_GET,
 	ROUTE_CONTACTS_POST,
+	ROUTE_CONTACTS_BULK,
 	ROUTE_CONTACTS_DELETE,
+	ROUTE_CHANGES_GET,
 	ROUTE_CONTACT_GET,
 	ROUTE_CONTACT_PATCH,
 	ROUTE_CONTACT_DELETE,
@@ -52,6 +55,12 @@ struct route_match {
 
 enum route_result router_match(const char *method, const char *path,
 			       struct route_match *out);
+/* The largest body a request for method and path may send: 64 KiB, and
+ * 4 MiB for POST /contacts/bulk (nginx/contacts.conf says the same). */
+#define ROUTE_BODY_MAX (64 * 1024)
+#define ROUTE_BULK_BODY_MAX (4 * 1024 * 1024)
+size_t router_body_limit(const char *method, const char *path);
+
 /* The label of a route id, e.g. "POST /lists". */
 const char *router_name(enum route_id id);
 

@@ -28,6 +28,7 @@ struct store {
 	int64_t retry_at_ms; /* no connection attempt before this */
 	struct store_backend backend; /* of conn */
 	int backoff_ms;
+	bool in_tx; /* between store_begin() and store_commit()/rollback() */
 };
 
 struct store_rows {
@@ -167,6 +168,7 @@ static int result_columns(enum stmt id)
 	case STMT_LIST_MEMBERS_PAGE_ALL:
 		return CONTACT_COL__COUNT;
 	case STMT_CONTACT_UPSERT:
+	case STMT_CONTACT_BULK:
 	case STMT_CONTACT_PATCH:
 	case STMT_CONTACT_DELETE:
 	case STMT_CONTACT_ERASE:
@@ -181,6 +183,15 @@ static int result_columns(enum stmt id)
 	case STMT_FIELD_CREATE:
 	case STMT_FIELDS_LIST:
 		return FIELD_COL__COUNT;
+	case STMT_CONTACTS_UPDATED_SINCE:
+	case STMT_CONTACTS_UPDATED_SINCE_ALL:
+	case STMT_CONTACTS_BY_EID:
+	case STMT_CONTACTS_BY_EID_ALL:
+		return CONTACT_COL__COUNT;
+	case STMT_CHANGES_PAGE:
+		return CHANGE_COL__COUNT;
+	case STMT_IDEM_CLAIM:
+		return IDEM_COL__COUNT;
 	default:
 		return 0;
 	}
@@ -201,7 +212,7 @@ static enum store_status run(struct store *s, enum stmt id,
 		const char *state;
 
 		s->sqlstate[0] = '\0';
-		if (!s->conn && connect_and_prepare(s) != STORE_OK)
+		if (!s->conn && (s->in_tx || connect_and_prepare(s) != STORE_OK))
 			return STORE_UNAVAILABLE;
 		r = PQexecPrepared(s->conn, stmt_defs[id].name, stmt_defs[id].nparams,
 				   params, NULL, NULL, 1);
@@ -231,12 +242,16 @@ static enum store_status run(struct store *s, enum stmt id,
 			log_warn("msg=\"lost the postgresql connection\" detail=%s",
 				 LOGQ(s->error));
 			disconnect(s);
-			if (retry && lost++ == 0)
+			if (retry && !s->in_tx && lost++ == 0)
 				continue;
 			return STORE_UNAVAILABLE;
 		}
-		if (sqlstate_is(s, "40001") || sqlstate_is(s, "40P01"))
+		/* A lost race rolled back the statement, and in a transaction
+		 * the whole of it: only a statement of its own is tried again. */
+		if ((sqlstate_is(s, "40001") || sqlstate_is(s, "40P01")) && !s->in_tx)
 			continue;
+		if (sqlstate_is(s, "40"))
+			break;
 		log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
 			  LOGQ(s->sqlstate), LOGQ(s->error));
 		return STORE_ERROR;
@@ -323,21 +338,42 @@ static const char *col_jsonb(const PGresult *r, int row, int col, size_t *len)
 	return p + 1;
 }
 
+/* The contact's columns from column base on. */
+static void decode_contact_at(const PGresult *r, int row, int base, struct contact *c)
+{
+	c->id = col_text(r, row, base + CONTACT_COL_ID);
+	c->email = col_text(r, row, base + CONTACT_COL_EMAIL);
+	c->eid = col_text(r, row, base + CONTACT_COL_EID);
+	c->name = col_text(r, row, base + CONTACT_COL_NAME);
+	c->phone = col_text(r, row, base + CONTACT_COL_PHONE);
+	c->company = col_text(r, row, base + CONTACT_COL_COMPANY);
+	c->type = col_text(r, row, base + CONTACT_COL_TYPE);
+	c->status = col_text(r, row, base + CONTACT_COL_STATUS);
+	c->created_at = col_time(r, row, base + CONTACT_COL_CREATED_AT, NULL);
+	c->updated_at = col_time(r, row, base + CONTACT_COL_UPDATED_AT, NULL);
+	c->deleted_at = col_time(r, row, base + CONTACT_COL_DELETED_AT, &c->has_deleted_at);
+	c->last_action = col_text(r, row, base + CONTACT_COL_LAST_ACTION);
+	c->fields = col_jsonb(r, row, base + CONTACT_COL_FIELDS, &c->fields_len);
+}
+
 static void decode_contact(const PGresult *r, int row, struct contact *c)
 {
-	c->id = col_text(r, row, CONTACT_COL_ID);
-	c->email = col_text(r, row, CONTACT_COL_EMAIL);
-	c->eid = col_text(r, row, CONTACT_COL_EID);
-	c->name = col_text(r, row, CONTACT_COL_NAME);
-	c->phone = col_text(r, row, CONTACT_COL_PHONE);
-	c->company = col_text(r, row, CONTACT_COL_COMPANY);
-	c->type = col_text(r, row, CONTACT_COL_TYPE);
-	c->status = col_text(r, row, CONTACT_COL_STATUS);
-	c->created_at = col_time(r, row, CONTACT_COL_CREATED_AT, NULL);
-	c->updated_at = col_time(r, row, CONTACT_COL_UPDATED_AT, NULL);
-	c->deleted_at = col_time(r, row, CONTACT_COL_DELETED_AT, &c->has_deleted_at);
-	c->last_action = col_text(r, row, CONTACT_COL_LAST_ACTION);
-	c->fields = col_jsonb(r, row, CONTACT_COL_FIELDS, &c->fields_len);
+	decode_contact_at(r, row, 0, c);
+}
+
+void store_rows_change(const struct store_rows *rows, size_t i, struct change *ch)
+{
+	const PGresult *r = rows->res;
+	int row = (int)i;
+
+	ch->xid = col_text(r, row, CHANGE_COL_XID);
+	ch->seq = col_int(r, row, CHANGE_COL_SEQ);
+	ch->op = col_text(r, row, CHANGE_COL_OP);
+	ch->id = col_text(r, row, CHANGE_COL_ID);
+	ch->at = col_time(r, row, CHANGE_COL_AT, NULL);
+	ch->has_contact = !PQgetisnull(r, row, CHANGE_COL_CONTACT + CONTACT_COL_ID);
+	if (ch->has_contact)
+		decode_contact_at(r, row, CHANGE_COL_CONTACT, &ch->contact);
 }
 
 void store_rows_contact(const struct store_rows *rows, size_t i, struct contact *c)
@@ -475,6 +511,43 @@ enum store_status store_list_members_page(struct store *s, const char *org_id,
 			 params, out);
 }
 
+enum store_status store_contacts_updated_since(struct store *s, const char *org_id,
+					       const char *since, int64_t offset,
+					       int limit, bool include_all,
+					       struct store_rows **out)
+{
+	struct page_text t;
+	const char *params[] = {org_id, since, t.offset, t.limit};
+
+	page_text(&t, offset, limit);
+	return read_rows(s, include_all ? STMT_CONTACTS_UPDATED_SINCE_ALL
+					: STMT_CONTACTS_UPDATED_SINCE,
+			 params, out);
+}
+
+enum store_status store_contacts_by_eid(struct store *s, const char *org_id,
+					const char *eid, int64_t offset, int limit,
+					bool include_all, struct store_rows **out)
+{
+	struct page_text t;
+	const char *params[] = {org_id, eid, t.offset, t.limit};
+
+	page_text(&t, offset, limit);
+	return read_rows(s, include_all ? STMT_CONTACTS_BY_EID_ALL : STMT_CONTACTS_BY_EID,
+			 params, out);
+}
+
+enum store_status store_changes_page(struct store *s, const char *org_id,
+				     const char *xid, const char *seq, int limit,
+				     struct store_rows **out)
+{
+	char lim[16];
+	const char *params[] = {org_id, xid, seq, lim};
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	return read_rows(s, STMT_CHANGES_PAGE, params, out);
+}
+
 /* A text[] literal: {"a","b"} with " and \ escaped.  Values are request
  * text, so they travel as one parameter, never as SQL. */
 static void array_literal(struct buf *b, const char *const *items, size_t n)
@@ -516,6 +589,28 @@ static void write_params_cleanup(struct write_params *w)
 	buf_cleanup(&w->remove);
 }
 
+static void decode_write(const PGresult *r, int row, struct write_result *out)
+{
+	out->err = col_text(r, row, WRITE_COL_ERR);
+	out->err_field = col_text(r, row, WRITE_COL_ERR_FIELD);
+	out->err_detail = col_text(r, row, WRITE_COL_ERR_DETAIL);
+	out->action = col_text(r, row, WRITE_COL_ACTION);
+	out->has_contact = !out->err && !PQgetisnull(r, row, CONTACT_COL_ID);
+	if (out->has_contact)
+		decode_contact(r, row, &out->contact);
+	out->lists_updated = (int)col_int(r, row, WRITE_COL_LISTS_UPDATED);
+	out->lists_removed = (int)col_int(r, row, WRITE_COL_LISTS_REMOVED);
+}
+
+void store_rows_write(const struct store_rows *rows, size_t i, struct write_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	decode_write(rows->res, (int)i, out);
+}
+
+static enum store_status write_rows(struct store *s, enum stmt id,
+				    const char *const *params, struct store_rows **out);
+
 /* Reads the one row of a write function into out (which takes r). */
 static enum store_status write_outcome(struct store *s, enum stmt id, PGresult *r,
 				       struct write_result *out)
@@ -526,16 +621,16 @@ static enum store_status write_outcome(struct store *s, enum stmt id, PGresult *
 		return STORE_ERROR;
 	}
 	out->rows = wrap(r);
-	out->err = col_text(r, 0, WRITE_COL_ERR);
-	out->err_field = col_text(r, 0, WRITE_COL_ERR_FIELD);
-	out->err_detail = col_text(r, 0, WRITE_COL_ERR_DETAIL);
-	out->action = col_text(r, 0, WRITE_COL_ACTION);
-	out->has_contact = !out->err && !PQgetisnull(r, 0, CONTACT_COL_ID);
-	if (out->has_contact)
-		decode_contact(r, 0, &out->contact);
-	out->lists_updated = (int)col_int(r, 0, WRITE_COL_LISTS_UPDATED);
-	out->lists_removed = (int)col_int(r, 0, WRITE_COL_LISTS_REMOVED);
+	decode_write(r, 0, out);
 	return STORE_OK;
+}
+
+enum store_status store_contact_bulk(struct store *s, const char *org_id,
+				     const char *rows, struct store_rows **out)
+{
+	const char *params[] = {org_id, rows};
+
+	return write_rows(s, STMT_CONTACT_BULK, params, out);
 }
 
 /* A unique violation of the email index: another contact has the email
@@ -801,4 +896,110 @@ enum store_status store_end_backend(struct store *s, const struct store_backend 
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+enum store_status store_feed_expired(struct store *s, const char *org_id,
+				     const char *xid, const char *seq, bool *expired)
+{
+	const char *params[] = {org_id, xid, seq};
+
+	*expired = false;
+	return run_bool(s, STMT_FEED_EXPIRED, params, expired);
+}
+
+/* BEGIN, COMMIT, ROLLBACK: no parameters, no results. */
+static enum store_status simple(struct store *s, const char *sql)
+{
+	PGresult *r;
+	bool ok;
+
+	if (!s->conn) {
+		if (s->in_tx || connect_and_prepare(s) != STORE_OK)
+			return STORE_UNAVAILABLE;
+	}
+	r = PQexec(s->conn, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok) {
+		set_error(s, sql, r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
+		s->errors++;
+	}
+	PQclear(r);
+	if (ok)
+		return STORE_OK;
+	if (PQstatus(s->conn) == CONNECTION_BAD) {
+		disconnect(s);
+		return STORE_UNAVAILABLE;
+	}
+	return STORE_ERROR;
+}
+
+enum store_status store_begin(struct store *s)
+{
+	enum store_status st = simple(s, "BEGIN");
+
+	s->in_tx = st == STORE_OK;
+	return st;
+}
+
+enum store_status store_commit(struct store *s)
+{
+	enum store_status st = simple(s, "COMMIT");
+
+	s->in_tx = false;
+	return st;
+}
+
+void store_rollback(struct store *s)
+{
+	if (s->conn && s->in_tx)
+		(void)simple(s, "ROLLBACK");
+	s->in_tx = false;
+}
+
+bool store_in_transaction(const struct store *s)
+{
+	return s->in_tx;
+}
+
+enum store_status store_idem_claim(struct store *s, const char *org_id,
+				   const char *key, const char *hash,
+				   struct idem_answer *out)
+{
+	const char *params[] = {org_id, key, hash};
+	PGresult *r;
+	enum store_status st = run(s, STMT_IDEM_CLAIM, params, false, &r);
+	const char *state;
+
+	memset(out, 0, sizeof(*out));
+	if (st != STORE_OK)
+		return st;
+	if (PQntuples(r) != 1 || !(state = col_text(r, 0, IDEM_COL_STATE))) {
+		PQclear(r);
+		set_error(s, "idempotency_claim", "expected one row");
+		return STORE_ERROR;
+	}
+	out->rows = wrap(r);
+	out->state = strcmp(state, "replay") == 0     ? IDEM_REPLAY
+		     : strcmp(state, "mismatch") == 0 ? IDEM_MISMATCH
+		     : strcmp(state, "busy") == 0     ? IDEM_BUSY
+						      : IDEM_NEW;
+	out->status = (int)col_int(r, 0, IDEM_COL_STATUS);
+	out->location = col_text(r, 0, IDEM_COL_LOCATION);
+	out->body = col_text(r, 0, IDEM_COL_BODY);
+	return STORE_OK;
+}
+
+enum store_status store_idem_save(struct store *s, const char *org_id,
+				  const char *key, const char *hash, int status,
+				  const char *location, const char *body)
+{
+	char st_text[16];
+	const char *params[] = {org_id, key, hash, st_text, location, body};
+	PGresult *r;
+	enum store_status st;
+
+	snprintf(st_text, sizeof(st_text), "%d", status);
+	st = run(s, STMT_IDEM_SAVE, params, false, &r);
+	PQclear(r);
+	return st;
 }

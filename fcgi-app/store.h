@@ -71,6 +71,39 @@ enum store_status store_list_members_page(struct store *s, const char *org_id,
 					  struct store_rows **out)
 	__attribute__((warn_unused_result));
 
+/* Contacts whose updated_at >= since (TIMEFMT_PG form), or whose eid is
+ * eid, in creation order. */
+enum store_status store_contacts_updated_since(struct store *s, const char *org_id,
+					       const char *since, int64_t offset,
+					       int limit, bool include_all,
+					       struct store_rows **out)
+	__attribute__((warn_unused_result));
+enum store_status store_contacts_by_eid(struct store *s, const char *org_id,
+					const char *eid, int64_t offset, int limit,
+					bool include_all, struct store_rows **out)
+	__attribute__((warn_unused_result));
+
+/* The change feed after the cursor (xid, seq are its decimal parts). */
+enum store_status store_changes_page(struct store *s, const char *org_id,
+				     const char *xid, const char *seq, int limit,
+				     struct store_rows **out)
+	__attribute__((warn_unused_result));
+/* *expired: the retention sweep removed entries after the cursor. */
+enum store_status store_feed_expired(struct store *s, const char *org_id,
+				     const char *xid, const char *seq, bool *expired)
+	__attribute__((warn_unused_result));
+
+struct change {
+	const char *xid;
+	int64_t seq;
+	const char *op;
+	const char *id;
+	int64_t at;
+	struct contact contact; /* when has_contact */
+	bool has_contact;
+};
+void store_rows_change(const struct store_rows *r, size_t i, struct change *out);
+
 /* What a contact write did, or why it refused to (err non-NULL: nothing
  * was written).  Strings are borrowed from rows. */
 struct write_result {
@@ -94,6 +127,16 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 				       const struct contact_input *in,
 				       struct write_result *out)
 	__attribute__((warn_unused_result));
+/* POST /contacts/bulk: rows is the JSON array of the valid rows
+ * (codec_bulk_rows()); *out has one write result per row, in order
+ * (store_rows_write()).  One transaction. */
+enum store_status store_contact_bulk(struct store *s, const char *org_id,
+				     const char *rows, struct store_rows **out)
+	__attribute__((warn_unused_result));
+/* Row i of a bulk's results; strings borrowed from r (out->rows stays
+ * NULL: r owns them). */
+void store_rows_write(const struct store_rows *r, size_t i, struct write_result *out);
+
 /* PATCH /contacts/{id}. */
 enum store_status store_contact_patch(struct store *s, const char *org_id,
 				      const char *id, const struct contact_input *in,
@@ -143,6 +186,32 @@ enum store_status store_fields_list(struct store *s, const char *org_id,
 	__attribute__((warn_unused_result));
 enum store_status store_field_delete(struct store *s, const char *org_id,
 				     const char *name, bool *deleted)
+	__attribute__((warn_unused_result));
+
+/* One transaction around several statements (an idempotent request).
+ * While it is open no statement is retried (an error ends it), and
+ * store_in_transaction() is true. */
+enum store_status store_begin(struct store *s) __attribute__((warn_unused_result));
+enum store_status store_commit(struct store *s) __attribute__((warn_unused_result));
+void store_rollback(struct store *s);
+bool store_in_transaction(const struct store *s);
+
+enum idem_state { IDEM_NEW, IDEM_REPLAY, IDEM_MISMATCH, IDEM_BUSY };
+struct idem_answer {
+	enum idem_state state;
+	int status;
+	const char *location; /* borrowed from rows, may be NULL */
+	const char *body;     /* borrowed from rows */
+	struct store_rows *rows; /* owned by the caller */
+};
+/* hash: "\\x" and 64 hex digits. */
+enum store_status store_idem_claim(struct store *s, const char *org_id,
+				   const char *key, const char *hash,
+				   struct idem_answer *out)
+	__attribute__((warn_unused_result));
+enum store_status store_idem_save(struct store *s, const char *org_id,
+				  const char *key, const char *hash, int status,
+				  const char *location, const char *body)
 	__attribute__((warn_unused_result));
 
 enum store_status store_cache_epoch_bump(struct store *s, const char *org_id)

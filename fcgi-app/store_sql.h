@@ -71,6 +71,26 @@ enum field_col {
 	FIELD_COL__COUNT,
 };
 
+/* A change feed entry: its cursor's parts, op, contact id and time, then
+ * the contact's columns (null once erased), from CHANGE_COL_CONTACT on. */
+enum change_col {
+	CHANGE_COL_XID,
+	CHANGE_COL_SEQ,
+	CHANGE_COL_OP,
+	CHANGE_COL_ID,
+	CHANGE_COL_AT,
+	CHANGE_COL_CONTACT,
+	CHANGE_COL__COUNT = CHANGE_COL_CONTACT + CONTACT_COL__COUNT,
+};
+
+enum idem_col {
+	IDEM_COL_STATE,
+	IDEM_COL_STATUS,
+	IDEM_COL_LOCATION,
+	IDEM_COL_BODY,
+	IDEM_COL__COUNT,
+};
+
 enum key_col {
 	KEY_COL_ORG_ID,
 	KEY_COL_ORG_NAME,
@@ -90,6 +110,7 @@ enum stmt {
 	STMT_CONTACTS_PAGE_ALL,
 	STMT_CONTACT_UPSERT,
 	STMT_CONTACT_PATCH,
+	STMT_CONTACT_BULK,
 	STMT_CONTACT_DELETE,
 	STMT_CONTACT_ERASE,
 	STMT_SUPPRESSION_LIFT,
@@ -101,9 +122,17 @@ enum stmt {
 	STMT_LISTS_PAGE_TYPE,
 	STMT_LIST_MEMBERS_PAGE,
 	STMT_LIST_MEMBERS_PAGE_ALL,
+	STMT_CONTACTS_UPDATED_SINCE,
+	STMT_CONTACTS_UPDATED_SINCE_ALL,
+	STMT_CONTACTS_BY_EID,
+	STMT_CONTACTS_BY_EID_ALL,
+	STMT_CHANGES_PAGE,
+	STMT_FEED_EXPIRED,
 	STMT_FIELD_CREATE,
 	STMT_FIELDS_LIST,
 	STMT_FIELD_DELETE,
+	STMT_IDEM_CLAIM,
+	STMT_IDEM_SAVE,
 	STMT_CACHE_EPOCH_BUMP,
 	STMT_BACKEND_START,
 	STMT_END_BACKEND,
@@ -175,6 +204,11 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	[STMT_CONTACT_PATCH] = {"contact_patch", 14,
 		"SELECT " WRITE_COLUMNS " FROM contact_patch($1, $2, $3::int, $4, "
 		"$5, $6, $7, $8, $9, $10, $11, $12::text[], $13::text[], $14::jsonb) w"},
+	/* $1 org, $2 the valid rows as JSON (schema/005_bulk.sql): one
+	 * result a row, in order */
+	[STMT_CONTACT_BULK] = {"contact_bulk", 2,
+		"SELECT " WRITE_COLUMNS " FROM contact_bulk($1, $2::jsonb) "
+		"WITH ORDINALITY w ORDER BY w.ordinality"},
 	/* $1 org, $2 id or NULL, $3 email or NULL */
 	[STMT_CONTACT_DELETE] = {"contact_delete", 3,
 		"SELECT " WRITE_COLUMNS " FROM contact_delete($1, $2, $3) w"},
@@ -234,6 +268,44 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"WHERE m.org_id = $1 AND m.list_id = $2 "
 		"AND m.pos >= (SELECT from_pos FROM s) "
 		"ORDER BY m.pos OFFSET (SELECT skip FROM s) LIMIT $4::int"},
+	/* $1 org, $2 time, $3 offset, $4 limit: contacts changed since, in
+	 * creation order (contacts_org_updated finds them, then they are
+	 * sorted: a sync asks for what changed, usually a small part). */
+	[STMT_CONTACTS_UPDATED_SINCE] = {"contacts_updated_since", 4,
+		"SELECT " CONTACT_COLUMNS " FROM contacts "
+		"WHERE org_id = $1 AND updated_at >= $2::timestamptz "
+		"AND status <> 'deleted' "
+		"ORDER BY pos OFFSET $3::bigint LIMIT $4::int"},
+	[STMT_CONTACTS_UPDATED_SINCE_ALL] = {"contacts_updated_since_all", 4,
+		"SELECT " CONTACT_COLUMNS " FROM contacts "
+		"WHERE org_id = $1 AND updated_at >= $2::timestamptz "
+		"ORDER BY pos OFFSET $3::bigint LIMIT $4::int"},
+	/* $1 org, $2 eid, $3 offset, $4 limit: an eid is not unique */
+	[STMT_CONTACTS_BY_EID] = {"contacts_by_eid", 4,
+		"SELECT " CONTACT_COLUMNS " FROM contacts "
+		"WHERE org_id = $1 AND eid = $2 AND status <> 'deleted' "
+		"ORDER BY pos OFFSET $3::bigint LIMIT $4::int"},
+	[STMT_CONTACTS_BY_EID_ALL] = {"contacts_by_eid_all", 4,
+		"SELECT " CONTACT_COLUMNS " FROM contacts "
+		"WHERE org_id = $1 AND eid = $2 "
+		"ORDER BY pos OFFSET $3::bigint LIMIT $4::int"},
+	/* $1 org, $2 xid and $3 seq of the cursor, $4 limit: the entries after
+	 * it whose transaction is older than every one still running, so
+	 * that none can still appear before them (docs/feed.md). */
+	[STMT_CHANGES_PAGE] = {"changes_page", 4,
+		"SELECT ch.xid::text, ch.seq, ch.op, ch.contact_id, ch.at, "
+		"c.id, c.email, c.eid, c.name, c.phone, c.company, c.type, c.status, "
+		"c.created_at, c.updated_at, c.deleted_at, c.last_action, c.fields "
+		"FROM changes ch LEFT JOIN contacts c ON ch.op <> 'erase' "
+		"AND c.org_id = ch.org_id AND c.id = ch.contact_id "
+		"WHERE ch.org_id = $1 AND (ch.xid, ch.seq) > ($2::xid8, $3::bigint) "
+		"AND ch.xid < pg_snapshot_xmin(pg_current_snapshot()) "
+		"ORDER BY ch.xid, ch.seq LIMIT $4::int"},
+	/* $1 org, $2 xid, $3 seq: true when the retention sweep removed
+	 * entries after that cursor */
+	[STMT_FEED_EXPIRED] = {"feed_expired", 3,
+		"SELECT (feed_horizon_xid, feed_horizon_seq) > ($2::xid8, $3::bigint) "
+		"FROM organizations WHERE id = $1"},
 	/* $1 org, $2 name, $3 type: no row when the name is taken */
 	[STMT_FIELD_CREATE] = {"field_create", 3,
 		"INSERT INTO custom_fields (org_id, name, type) VALUES ($1, $2, $3) "
@@ -245,6 +317,13 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	/* $1 org, $2 name: true when it existed */
 	[STMT_FIELD_DELETE] = {"field_delete", 2,
 		"SELECT custom_field_delete($1, $2)"},
+	/* $1 org, $2 key, $3 request hash: schema/006_idempotency.sql */
+	[STMT_IDEM_CLAIM] = {"idempotency_claim", 3,
+		"SELECT state, status, location, body "
+		"FROM idempotency_claim($1, $2, $3::bytea)"},
+	/* $1 org, $2 key, $3 hash, $4 status, $5 Location or NULL, $6 body */
+	[STMT_IDEM_SAVE] = {"idempotency_save", 6,
+		"SELECT idempotency_save($1, $2, $3::bytea, $4::int, $5, $6)"},
 	/* $1 org: makes every cached entry of the organization unreachable. */
 	[STMT_CACHE_EPOCH_BUMP] = {"cache_epoch_bump", 1,
 		"UPDATE organizations SET cache_epoch = cache_epoch + 1 "

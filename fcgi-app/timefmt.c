@@ -7,6 +7,8 @@
  */
 #include "timefmt.h"
 
+#include <stdio.h>
+
 #define MS_PER_SEC INT64_C(1000)
 #define SEC_PER_DAY INT64_C(86400)
 /* Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch. */
@@ -95,5 +97,69 @@ int timefmt_iso_ms(int64_t unix_ms, char out[TIMEFMT_LEN + 1])
 	p = put_digits(p, ms, 3);
 	*p++ = 'Z';
 	*p = '\0';
+	return 0;
+}
+
+/* n decimal digits at s into *v; false when one is not a digit. */
+static bool digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
+static int days_in_month(int year, int month)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : days[month - 1];
+}
+
+int timefmt_parse_iso(const char *s, size_t len, char out[TIMEFMT_PG_LEN + 1])
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0;
+	char frac[7] = "000000", sign = '+';
+	size_t i = 10;
+
+	if (len < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d))
+		return -1;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+		return -1;
+	if (len > 10) {
+		if (len < 20 || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+		    !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec) ||
+		    h > 23 || mi > 59 || sec > 59)
+			return -1;
+		i = 19;
+		if (s[i] == '.') {
+			size_t n = 0;
+
+			for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, n++)
+				if (n < 6)
+					frac[n] = s[i];
+			if (n == 0 || n > 9)
+				return -1;
+		}
+		if (i < len && s[i] == 'Z') {
+			i++;
+		} else if (i + 6 == len && (s[i] == '+' || s[i] == '-') &&
+			   digits(s + i + 1, 2, &oh) && s[i + 3] == ':' &&
+			   digits(s + i + 4, 2, &om) && oh <= 23 && om <= 59) {
+			sign = s[i];
+			i += 6;
+		} else {
+			return -1;
+		}
+	}
+	if (i != len)
+		return -1;
+	snprintf(out, TIMEFMT_PG_LEN + 1, "%04d-%02d-%02d %02d:%02d:%02d.%s%c%02d:%02d",
+		 y, mo, d, h, mi, sec, frac, sign, oh, om);
 	return 0;
 }

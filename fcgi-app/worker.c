@@ -14,6 +14,7 @@
 #include "app.h"
 #include "auth.h"
 #include "handlers/handlers.h"
+#include "idempotency.h"
 #include "log.h"
 #include "request.h"
 #include "response.h"
@@ -26,7 +27,9 @@ static handler_fn *const handlers[ROUTE__COUNT] = {
 	[ROUTE_TEST] = handle_test,
 	[ROUTE_CONTACTS_GET] = handle_contacts_get,
 	[ROUTE_CONTACTS_POST] = handle_contacts_post,
+	[ROUTE_CONTACTS_BULK] = handle_contacts_bulk,
 	[ROUTE_CONTACTS_DELETE] = handle_contacts_delete,
+	[ROUTE_CHANGES_GET] = handle_changes_get,
 	[ROUTE_CONTACT_GET] = handle_contact_get,
 	[ROUTE_CONTACT_PATCH] = handle_contact_patch,
 	[ROUTE_CONTACT_DELETE] = handle_contact_delete,
@@ -168,6 +171,12 @@ static bool authenticate(struct app *app, const struct request *req,
 	return true;
 }
 
+static bool is_write(const char *method)
+{
+	return strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0 ||
+	       strcmp(method, "DELETE") == 0;
+}
+
 /* Routes, authenticates and runs the handler; returns the metrics route.
  * HEAD is routed as GET: the handler answers as for a GET, and
  * response_send() leaves the body out (res->head_only). */
@@ -198,6 +207,13 @@ static int dispatch(struct app *app, struct request *req,
 		if (!authenticate(app, req, res, who))
 			return (int)m.id;
 		whop = who;
+	}
+	if (whop && is_write(req->method)) {
+		if (idem_begin(app, req, whop, res)) {
+			handlers[m.id](app, req, whop, res);
+			idem_end(app, req, whop, res);
+		}
+		return (int)m.id;
 	}
 	handlers[m.id](app, req, whop, res);
 	return (int)m.id;
@@ -254,6 +270,8 @@ static void serve(struct app *app, FCGX_Request *fr, struct request *req,
 		res->head_only = strcmp(req->method, "HEAD") == 0;
 		writes_settle(app);
 		metric_route = dispatch(app, req, res, &route, &who);
+		if (strcmp(req->method, "GET") == 0 || res->head_only)
+			response_conditional(res, req->if_none_match);
 	}
 	if (response_send(res, &app->scratch, fr) < 0)
 		rlog_warn(req->request_id, "msg=\"cannot send the answer (client gone?)\"");

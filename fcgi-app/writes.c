@@ -70,7 +70,9 @@ void writes_settle(struct app *app)
 {
 	int n = inflight_slots(app->inflight);
 
-	if (!inflight_pending(app->inflight))
+	/* Not inside a request's transaction: what settling writes (an epoch
+	 * bump) must not roll back with it. */
+	if (!inflight_pending(app->inflight) || store_in_transaction(app->store))
 		return;
 	for (int i = 0; i < n; i++)
 		if (i == app->slot_index ||

@@ -6,6 +6,7 @@
 #include "handlers.h"
 #include "id.h"
 #include "log.h"
+#include "router.h"
 #include "validate.h"
 #include "writes.h"
 
@@ -35,7 +36,8 @@ bool require_json_body(const struct request *req, struct response *res)
 	}
 	if (req->body_too_large) {
 		response_fail(res, API_PAYLOAD_TOO_LARGE, NULL,
-			      "request body is larger than 64 KiB");
+			      "request body is larger than %zu KiB",
+			      router_body_limit(req->method, req->path) / 1024);
 		return false;
 	}
 	return true;
@@ -145,6 +147,11 @@ bool write_finish(struct app *app, const struct request *req,
 			respond_store_failure(app, req, res, st);
 		return false;
 	}
+	if (store_in_transaction(app->store)) {
+		/* An idempotent request: published after its commit. */
+		app->deferred_note = note;
+		return true;
+	}
 	if (writes_publish(app, who->key.org_id, note) < 0) {
 		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=%s",
 			   LOGQ(store_error(app->store)));
@@ -155,21 +162,21 @@ bool write_finish(struct app *app, const struct request *req,
 	return true;
 }
 
-void respond_refusal(struct response *res, const struct write_result *wr,
-		     const struct contact_input *in)
+void refusal_error(const struct write_result *wr, const struct contact_input *in,
+		   struct apierr *e)
 {
 	const char *err = wr->err, *field = wr->err_field;
 	const char *spelled = field && in ? codec_custom_spelling(in, field) : field;
 
 	if (strcmp(err, "unknown_list") == 0)
-		response_fail(res, API_UNKNOWN_LIST, field, "unknown list ids: %s",
+		apierr_set(e, API_UNKNOWN_LIST, field, "unknown list ids: %s",
 			      wr->err_detail ? wr->err_detail : "");
 	else if (strcmp(err, "unknown_field") == 0)
-		response_fail(res, API_UNKNOWN_FIELD, spelled,
+		apierr_set(e, API_UNKNOWN_FIELD, spelled,
 			      "%s is not a custom field of this organization (POST /fields defines one)",
 			      spelled);
 	else if (strcmp(err, "invalid_field") == 0)
-		response_fail(res, API_INVALID_FIELD, spelled,
+		apierr_set(e, API_INVALID_FIELD, spelled,
 			      "%s must be a %s%s or null", spelled,
 			      wr->err_detail ? wr->err_detail : "value of its type",
 			      wr->err_detail && strcmp(wr->err_detail, "date") == 0
@@ -178,15 +185,24 @@ void respond_refusal(struct response *res, const struct write_result *wr,
 					      ? " of at most 1000 characters"
 					      : "");
 	else if (strcmp(err, "email_taken") == 0)
-		response_fail(res, API_EMAIL_TAKEN, "email",
+		apierr_set(e, API_EMAIL_TAKEN, "email",
 			      "another contact of this organization has that email");
 	else if (strcmp(err, "suppressed") == 0)
-		response_fail(res, API_SUPPRESSED, "email",
+		apierr_set(e, API_SUPPRESSED, "email",
 			      "that email was erased with suppression (DELETE /suppressions lifts it)");
 	else if (strcmp(err, "not_found") == 0)
-		response_fail(res, API_NOT_FOUND, NULL, "no such contact");
+		apierr_set(e, API_NOT_FOUND, NULL, "no such contact");
 	else
-		response_fail(res, API_INTERNAL, NULL, "internal error");
+		apierr_set(e, API_INTERNAL, NULL, "internal error");
+}
+
+void respond_refusal(struct response *res, const struct write_result *wr,
+		     const struct contact_input *in)
+{
+	struct apierr e;
+
+	refusal_error(wr, in, &e);
+	response_error(res, &e);
 }
 
 bool path_id(const struct request *req, const char *what, struct response *res)

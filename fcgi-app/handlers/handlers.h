@@ -11,6 +11,7 @@
 #include "query.h"
 #include "request.h"
 #include "response.h"
+#include "timefmt.h"
 
 /* who is NULL on routes without authentication. */
 typedef void handler_fn(struct app *app, const struct request *req,
@@ -21,7 +22,9 @@ handler_fn handle_metrics;
 handler_fn handle_test;
 handler_fn handle_contacts_get;
 handler_fn handle_contacts_post;
+handler_fn handle_contacts_bulk;
 handler_fn handle_contacts_delete;
+handler_fn handle_changes_get;
 handler_fn handle_contact_get;
 handler_fn handle_contact_patch;
 handler_fn handle_contact_delete;
@@ -89,16 +92,29 @@ bool write_finish(struct app *app, const struct request *req,
  * says how the body spelled custom fields. */
 void respond_refusal(struct response *res, const struct write_result *wr,
 		     const struct contact_input *in);
+/* The same refusal as an error (for a bulk row's result). */
+void refusal_error(const struct write_result *wr, const struct contact_input *in,
+		   struct apierr *e);
 
 /* A 9-character id of [A-Za-z0-9] from the path; false: answered 404. */
 bool path_id(const struct request *req, const char *what, struct response *res);
 
 /* --- the cached contact listings (listing.c) --- */
+enum listing_kind {
+	LISTING_PAGE,    /* GET /contacts, GET /lists/{id}/contacts */
+	LISTING_EMAIL,   /* ?email= */
+	LISTING_EID,     /* ?eid= */
+	LISTING_SINCE,   /* ?updated_since= */
+};
+
 struct listing {
 	const char *list_id; /* borrowed; NULL: the organization's contacts */
+	enum listing_kind kind;
 	bool include_all;
-	bool by_email;       /* GET /contacts?email= */
-	char *email_key;     /* owned, when by_email */
+	char *email_key;     /* owned, for LISTING_EMAIL */
+	char *eid;           /* owned, for LISTING_EID */
+	char since[TIMEFMT_PG_LEN + 1]; /* for LISTING_SINCE */
+	char since_raw[64];  /* as the client wrote it, for the Link */
 	struct page_params page;
 	char what[CACHE_KEY_MAX - 64]; /* the cache key's last part */
 };

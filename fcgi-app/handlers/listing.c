@@ -7,11 +7,13 @@
 
 #include "codec.h"
 #include "handlers.h"
+#include "sha256.h"
 #include "validate.h"
 
-/* A cached entry is the JSON body followed by one byte: 'F' for a full page
- * (which carries a Link to the next one), 'P' otherwise.  At the end, so
- * that a hit is answered by dropping it, without moving the body. */
+/* A cached entry is the JSON body, its ETag (ETAG_LEN hex digits), then
+ * one byte: 'F' for a full page (which carries a Link to the next one),
+ * 'P' otherwise.  At the end, so that a hit is answered by dropping them,
+ * without moving the body, and tagged without hashing it again. */
 #define ENTRY_FULL 'F'
 #define ENTRY_PARTIAL 'P'
 
@@ -21,12 +23,86 @@ static void listing_init(struct listing *ls, const char *list_id)
 	ls->list_id = list_id;
 }
 
+/* The one filter of GET /contacts, if any: email, eid or updated_since.
+ * False: answered 400. */
+static bool read_filter(const struct query *q, struct listing *ls,
+			struct response *res)
+{
+	static const char *const names[] = {"email", "eid", "updated_since"};
+	const char *v = NULL, *name = NULL;
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *val;
+		size_t vlen;
+
+		switch (query_get_str(q, names[i], &val, &vlen)) {
+		case QUERY_ABSENT:
+			continue;
+		case QUERY_INVALID:
+			response_fail(res, API_INVALID_PARAMETER, names[i],
+				      "%s must be given once", names[i]);
+			return false;
+		case QUERY_OK:
+			break;
+		}
+		if (name) {
+			response_fail(res, API_INVALID_PARAMETER, names[i],
+				      "give one of email, eid and updated_since");
+			return false;
+		}
+		name = names[i];
+		v = val;
+		len = vlen;
+	}
+	if (!name)
+		return true;
+	if (name == names[0]) {
+		if (!read_email(v, len, res, &ls->email_key))
+			return false;
+		ls->kind = LISTING_EMAIL;
+		snprintf(ls->what, sizeof(ls->what), "e:%d:%s", ls->include_all,
+			 ls->email_key);
+	} else if (name == names[1]) {
+		uint8_t h[SHA256_LEN];
+		char hex[2 * SHA256_LEN + 1];
+
+		if (len == 0 || memchr(v, '\0', len) || !utf8_valid(v, len) ||
+		    utf8_length(v, len) > 255) {
+			response_fail(res, API_INVALID_PARAMETER, "eid",
+				      "eid must be 1 to 255 characters");
+			return false;
+		}
+		ls->kind = LISTING_EID;
+		ls->eid = xmalloc(len + 1);
+		memcpy(ls->eid, v, len);
+		ls->eid[len] = '\0';
+		/* An eid may be longer than a key should be: its hash names it. */
+		sha256(v, len, h);
+		for (size_t i = 0; i < SHA256_LEN; i++)
+			snprintf(hex + 2 * i, 3, "%02x", h[i]);
+		snprintf(ls->what, sizeof(ls->what), "i:%d:%lld:%d:%s", ls->include_all,
+			 (long long)ls->page.offset, ls->page.limit, hex);
+	} else {
+		if (len >= sizeof(ls->since_raw) ||
+		    timefmt_parse_iso(v, len, ls->since) < 0) {
+			response_fail(res, API_INVALID_PARAMETER, "updated_since",
+				      "updated_since must be an ISO 8601 time, e.g. 2024-05-01T12:00:00Z");
+			return false;
+		}
+		memcpy(ls->since_raw, v, len);
+		ls->since_raw[len] = '\0';
+		ls->kind = LISTING_SINCE;
+		snprintf(ls->what, sizeof(ls->what), "u:%d:%lld:%d:%s", ls->include_all,
+			 (long long)ls->page.offset, ls->page.limit, ls->since);
+	}
+	return true;
+}
+
 bool listing_params(const struct request *req, const char *list_id,
 		    struct listing *ls, struct response *res)
 {
 	struct query q;
-	const char *email;
-	size_t email_len;
 	bool ok = false;
 
 	listing_init(ls, list_id);
@@ -39,29 +115,14 @@ bool listing_params(const struct request *req, const char *list_id,
 	}
 	if (!read_page_params(&q, &ls->page, res))
 		goto out;
-	switch (list_id ? QUERY_ABSENT : query_get_str(&q, "email", &email, &email_len)) {
-	case QUERY_OK:
-		if (!read_email(email, email_len, res, &ls->email_key))
-			goto out;
-		ls->by_email = true;
-		snprintf(ls->what, sizeof(ls->what), "e:%d:%s", ls->include_all,
-			 ls->email_key);
-		break;
-	case QUERY_ABSENT:
-		if (list_id)
-			snprintf(ls->what, sizeof(ls->what), "l:%s:%d:%lld:%d", list_id,
-				 ls->include_all, (long long)ls->page.offset,
-				 ls->page.limit);
-		else
-			snprintf(ls->what, sizeof(ls->what), "p:%d:%lld:%d",
-				 ls->include_all, (long long)ls->page.offset,
-				 ls->page.limit);
-		break;
-	case QUERY_INVALID:
-		response_fail(res, API_INVALID_PARAMETER, "email",
-			      "email must be given once");
+	if (list_id)
+		snprintf(ls->what, sizeof(ls->what), "l:%s:%d:%lld:%d", list_id,
+			 ls->include_all, (long long)ls->page.offset, ls->page.limit);
+	else
+		snprintf(ls->what, sizeof(ls->what), "p:%d:%lld:%d", ls->include_all,
+			 (long long)ls->page.offset, ls->page.limit);
+	if (!list_id && !read_filter(&q, ls, res))
 		goto out;
-	}
 	ok = true;
 out:
 	query_cleanup(&q);
@@ -71,15 +132,46 @@ out:
 void listing_cleanup(struct listing *ls)
 {
 	free(ls->email_key);
+	free(ls->eid);
 	ls->email_key = NULL;
+	ls->eid = NULL;
+}
+
+/* A query value, percent-encoded (RFC 3986: all but the unreserved). */
+static void put_query_value(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+			buf_putc(b, (char)*p);
+		} else {
+			buf_putc(b, '%');
+			buf_putc(b, hex[*p >> 4]);
+			buf_putc(b, hex[*p & 15]);
+		}
+	}
 }
 
 static void link_next(struct response *res, const struct listing *ls)
 {
-	response_header(res, "Link", "<%s%s/contacts?offset=%lld&limit=%d%s>; rel=\"next\"",
+	struct buf filter;
+
+	buf_init(&filter);
+	if (ls->kind == LISTING_EID) {
+		buf_puts(&filter, "&eid=");
+		put_query_value(&filter, ls->eid);
+	} else if (ls->kind == LISTING_SINCE) {
+		buf_puts(&filter, "&updated_since=");
+		put_query_value(&filter, ls->since_raw);
+	}
+	response_header(res, "Link", "<%s%s/contacts?offset=%lld&limit=%d%s%s>; rel=\"next\"",
 			ls->list_id ? "/lists/" : "", ls->list_id ? ls->list_id : "",
 			(long long)(ls->page.offset + ls->page.limit), ls->page.limit,
-			ls->include_all ? "&includeAll=true" : "");
+			ls->include_all ? "&includeAll=true" : "",
+			filter.data ? filter.data : "");
+	buf_cleanup(&filter);
 }
 
 /* Reads the rows of a listing from PostgreSQL; *found false: the list
@@ -93,9 +185,20 @@ static enum store_status load_rows(struct app *app, const struct principal *who,
 
 	*found = true;
 	*rows = NULL;
-	if (ls->by_email)
+	switch (ls->kind) {
+	case LISTING_EMAIL:
 		return store_contact_by_email(app->store, org, ls->email_key,
 					      ls->include_all, rows);
+	case LISTING_EID:
+		return store_contacts_by_eid(app->store, org, ls->eid, ls->page.offset,
+					     ls->page.limit, ls->include_all, rows);
+	case LISTING_SINCE:
+		return store_contacts_updated_since(app->store, org, ls->since,
+						    ls->page.offset, ls->page.limit,
+						    ls->include_all, rows);
+	case LISTING_PAGE:
+		break;
+	}
 	if (!ls->list_id)
 		return store_contacts_page(app->store, org, ls->page.offset,
 					   ls->page.limit, ls->include_all, rows);
@@ -130,17 +233,28 @@ static enum store_status load(struct app *app, const struct principal *who,
 		return st;
 	n = store_rows_count(rows);
 	encode_contacts(out, rows);
-	buf_putc(out, !ls->by_email && n == (size_t)ls->page.limit ? ENTRY_FULL
-								   : ENTRY_PARTIAL);
+	buf_reserve(out, ETAG_LEN + 1);
+	etag_of(out->data, out->len, out->data + out->len);
+	out->len += ETAG_LEN;
+	buf_putc(out, ls->kind != LISTING_EMAIL && n == (size_t)ls->page.limit
+			      ? ENTRY_FULL
+			      : ENTRY_PARTIAL);
 	store_rows_free(rows);
 	return STORE_OK;
 }
 
-/* An entry we wrote ends with its flag; anything else is treated as a miss. */
+/* An entry we wrote ends with its tag and flag; anything else is treated
+ * as a miss. */
 static bool entry_valid(const struct buf *entry)
 {
-	return entry->len > 0 && (entry->data[entry->len - 1] == ENTRY_FULL ||
-				  entry->data[entry->len - 1] == ENTRY_PARTIAL);
+	if (entry->len <= ETAG_LEN + 1)
+		return false;
+	for (size_t i = entry->len - 1 - ETAG_LEN; i < entry->len - 1; i++)
+		if (!((entry->data[i] >= '0' && entry->data[i] <= '9') ||
+		      (entry->data[i] >= 'a' && entry->data[i] <= 'f')))
+			return false;
+	return entry->data[entry->len - 1] == ENTRY_FULL ||
+	       entry->data[entry->len - 1] == ENTRY_PARTIAL;
 }
 
 void listing_serve(struct app *app, const struct request *req,
@@ -172,6 +286,9 @@ void listing_serve(struct app *app, const struct request *req,
 	}
 	if (entry->data[entry->len - 1] == ENTRY_FULL)
 		link_next(res, ls);
-	entry->data[--entry->len] = '\0';
+	entry->len -= ETAG_LEN + 1;
+	memcpy(res->etag, entry->data + entry->len, ETAG_LEN);
+	res->etag[ETAG_LEN] = '\0';
+	entry->data[entry->len] = '\0';
 	response_json(res, 200);
 }

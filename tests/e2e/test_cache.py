@@ -91,7 +91,7 @@ def test_entry_is_served_only_under_its_generation(api):
     params = {"email": c["email"]}
     api.get("/contacts", params=params)
     api.get("/contacts", params=params)
-    keys = stack.redis_cmd("KEYS", "c3:%s:*:e:*" % api.org_id)
+    keys = stack.redis_cmd("KEYS", "c4:%s:*:e:*" % api.org_id)
     assert len(keys) == 1, keys
     gen = stack.redis_cmd("GET", "g:%s" % api.org_id) or b"0"
     value = stack.redis_cmd("GET", keys[0])

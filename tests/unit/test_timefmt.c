@@ -143,6 +143,55 @@ static void test_pg_then_iso(void **state)
 	assert_int_equal(timefmt_iso_ms(timefmt_pg_to_unix_ms(INT64_MIN), out), -1);
 }
 
+/* What clients may give as updated_since, and its form for PostgreSQL. */
+static void test_parse_iso(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out; /* NULL: refused */
+	} cases[] = {
+		{"2024-05-01", "2024-05-01 00:00:00.000000+00:00"},
+		{"2024-05-01T12:34:56Z", "2024-05-01 12:34:56.000000+00:00"},
+		{"2024-05-01T12:34:56.7Z", "2024-05-01 12:34:56.700000+00:00"},
+		{"2024-05-01T12:34:56.123456789Z", "2024-05-01 12:34:56.123456+00:00"},
+		{"2024-05-01T12:34:56+02:00", "2024-05-01 12:34:56.000000+02:00"},
+		{"2024-05-01T12:34:56.5-11:30", "2024-05-01 12:34:56.500000-11:30"},
+		{"2024-02-29", "2024-02-29 00:00:00.000000+00:00"},
+		{"2023-02-29", NULL},
+		{"2024-13-01", NULL},
+		{"2024-00-10", NULL},
+		{"0000-01-01", NULL},
+		{"2024-05-01T24:00:00Z", NULL},
+		{"2024-05-01T12:60:00Z", NULL},
+		{"2024-05-01T12:00:60Z", NULL},
+		{"2024-05-01T12:00:00", NULL},
+		{"2024-05-01 12:00:00Z", NULL},
+		{"2024-05-01T12:00:00.Z", NULL},
+		{"2024-05-01T12:00:00.1234567890Z", NULL},
+		{"2024-05-01T12:00:00+2:00", NULL},
+		{"2024-05-01T12:00:00+24:00", NULL},
+		{"2024-05-01T12:00:00Zjunk", NULL},
+		{"2024-5-1", NULL},
+		{"now", NULL},
+		{"", NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[TIMEFMT_PG_LEN + 1];
+		int rc = timefmt_parse_iso(cases[i].in, strlen(cases[i].in), out);
+
+		if (!cases[i].out) {
+			if (rc != -1)
+				fail_msg("case %zu (%s) accepted as %s", i, cases[i].in, out);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("case %zu (%s) refused", i, cases[i].in);
+		assert_string_equal(out, cases[i].out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_against_gmtime),
 		cmocka_unit_test(test_pg),
 		cmocka_unit_test(test_pg_then_iso),
+		cmocka_unit_test(test_parse_iso),
 	};
 
 	return cmocka_run_group_tests_name("timefmt", tests, NULL, NULL);

@@ -1,0 +1,38 @@
+/* idempotency.h - Idempotency-Key on POST, PATCH and DELETE (API.md,
+ * "Idempotent requests"; docs/idempotency.md).
+ *
+ * A request with a key runs in one transaction that starts with the
+ * key's claim (idempotency_claim: a lock on the key, and the answer
+ * stored for it, if any) and ends with its own answer stored
+ * (idempotency_save), then the commit: the answer is kept exactly when the
+ * write is.  Only then is the cache told (the write path's publication
+ * waits for the commit).
+ *
+ *   idem_begin()  before the handler: answers a replay (the stored answer,
+ *                 Idempotent-Replayed: true), a mismatch (422), a request
+ *                 still running with that key (409), or opens the
+ *                 transaction and lets the handler run
+ *   idem_end()    after the handler: stores the answer and commits (or,
+ *                 after a 5xx, rolls back), then publishes the write
+ */
+#ifndef CONTACTS_IDEMPOTENCY_H
+#define CONTACTS_IDEMPOTENCY_H
+
+#include <stdbool.h>
+
+#include "app.h"
+#include "auth.h"
+#include "request.h"
+#include "response.h"
+
+/* True when the handler is to run; false: answered. */
+bool idem_begin(struct app *app, const struct request *req,
+		const struct principal *who, struct response *res)
+	__attribute__((warn_unused_result));
+void idem_end(struct app *app, const struct request *req,
+	      const struct principal *who, struct response *res);
+
+/* A key the contract accepts: 1-255 printable ASCII characters.  Pure. */
+bool idem_key_valid(const char *key);
+
+#endif

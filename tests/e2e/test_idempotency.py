@@ -1,0 +1,161 @@
+"""Idempotency-Key on POST, PATCH and DELETE (API.md, "Idempotent
+requests"; docs/idempotency.md)."""
+import concurrent.futures
+import time
+import uuid
+
+import stack
+from conftest import assert_error, uniq_email
+from test_states import sql  # noqa: F401  (the psql fixture)
+
+
+def ikey():
+    return "k-" + uuid.uuid4().hex
+
+
+def post(api, path, body, key, **kw):
+    return api.post(path, body, headers={"Idempotency-Key": key}, **kw)
+
+
+def test_replay_returns_the_first_answer_and_writes_nothing(api):
+    k, email = ikey(), uniq_email()
+    first = post(api, "/contacts", {"email": email, "name": "one"}, k)
+    assert first.status == 201, first
+    assert first.header("Idempotent-Replayed") is None
+    time.sleep(0.01)
+    again = post(api, "/contacts", {"email": email, "name": "one"}, k)
+    assert again.status == 201, again
+    assert again.header("Idempotent-Replayed") == "true"
+    assert again.raw == first.raw
+    assert again.header("Location") == first.header("Location")
+    # the contact was not written again (an update would move updated_at)
+    assert api.one(email) == first.json["contact"]
+
+
+def test_mismatch(api):
+    k, email = ikey(), uniq_email()
+    assert post(api, "/contacts", {"email": email}, k).status == 201
+    assert_error(post(api, "/contacts", {"email": email, "name": "x"}, k), 422,
+                 "idempotency_mismatch")
+    assert_error(api.request("PATCH", "/contacts/ZZZZZZZZZ", body={"name": "x"},
+                             headers={"Idempotency-Key": k}),
+                 422, "idempotency_mismatch")
+    assert api.one(email)["name"] is None
+
+
+def test_keys_are_per_organization(api, api_b):
+    k = ikey()
+    assert post(api, "/contacts", {"email": uniq_email()}, k).status == 201
+    r = post(api_b, "/contacts", {"email": uniq_email()}, k)
+    assert r.status == 201 and r.header("Idempotent-Replayed") is None, r
+
+
+def test_every_write_method(api):
+    lst = post(api, "/lists", {"name": "L"}, ikey())
+    assert lst.status == 201, lst
+    k = ikey()
+    body = {"name": "L2"}
+    a = post(api, "/lists", body, k)
+    b = post(api, "/lists", body, k)
+    assert b.header("Idempotent-Replayed") == "true" and b.raw == a.raw
+    assert len([x for x in api.lists() if x["name"] == "L2"]) == 1
+    c = api.create()
+    k = ikey()
+    p1 = api.request("PATCH", "/contacts/" + c["id"], body={"name": "p"},
+                     headers={"Idempotency-Key": k})
+    p2 = api.request("PATCH", "/contacts/" + c["id"], body={"name": "p"},
+                     headers={"Idempotency-Key": k})
+    assert p1.status == p2.status == 200 and p2.raw == p1.raw
+    assert p2.header("Idempotent-Replayed") == "true"
+    k = ikey()
+    d1 = api.request("DELETE", "/contacts/" + c["id"], headers={"Idempotency-Key": k})
+    api.upsert({"email": c["email"]})  # restored in between
+    d2 = api.request("DELETE", "/contacts/" + c["id"], headers={"Idempotency-Key": k})
+    assert d2.raw == d1.raw and d2.header("Idempotent-Replayed") == "true"
+    assert api.one(c["email"])["status"] == "active"  # not deleted again
+    # refusals of the store are kept too
+    k = ikey()
+    r1 = post(api, "/contacts", {"email": uniq_email(), "addToLists": ["ZZZZZZZZZ"]}, k)
+    assert r1.status == 422, r1
+    r2 = post(api, "/contacts", {"email": "x" + uniq_email()[1:],
+                                 "addToLists": ["ZZZZZZZZZ"]}, k)
+    assert_error(r2, 422, "idempotency_mismatch")
+
+
+def test_bad_keys(api):
+    for bad in ("", "x" * 256, "caf\u00e9", "a\tb"):
+        r = post(api, "/contacts", {"email": uniq_email()},
+                 bad.encode("utf-8").decode("latin-1"))
+        assert_error(r, 400, "invalid_parameter", "Idempotency-Key")
+    ok = post(api, "/contacts", {"email": uniq_email()}, "x" * 255)
+    assert ok.status == 201, ok
+    # a GET ignores it
+    assert api.get("/contacts", headers={"Idempotency-Key": "x"}).status == 200
+
+
+def test_concurrent_duplicate_is_409_while_the_first_runs(api):
+    c = api.create()
+    k = ikey()
+    with stack.RowLock(api.org_id, c["id"]) as lock:
+        with concurrent.futures.ThreadPoolExecutor(1) as ex:
+            first = ex.submit(api.request, "PATCH", "/contacts/" + c["id"],
+                              body={"name": "locked"},
+                              headers={"Idempotency-Key": k})
+            time.sleep(0.5)  # the first holds the key, waiting for the row
+            dup = api.request("PATCH", "/contacts/" + c["id"], body={"name": "locked"},
+                              headers={"Idempotency-Key": k})
+            assert_error(dup, 409, "idempotency_in_progress")
+            assert dup.header("Retry-After"), dup
+            lock.release()
+            r = first.result(timeout=20)
+    assert r.status == 200, r
+    again = api.request("PATCH", "/contacts/" + c["id"], body={"name": "locked"},
+                        headers={"Idempotency-Key": k})
+    assert again.header("Idempotent-Replayed") == "true" and again.raw == r.raw
+
+
+def test_the_key_survives_a_postgresql_restart(api):
+    k, email = ikey(), uniq_email()
+    first = post(api, "/contacts", {"email": email}, k)
+    assert first.status == 201, first
+    stack.lib_sh("pg_stop")
+    try:
+        stack.lib_sh("pg_start")
+    finally:
+        if not stack.pid_of("pg/postmaster.pid", "postgres"):
+            stack.lib_sh("pg_start")
+        stack.wait_healthy(60)
+    for _ in range(50):
+        again = post(api, "/contacts", {"email": email}, k)
+        if again.status != 503:
+            break
+        time.sleep(0.2)
+    assert again.status == 201 and again.header("Idempotent-Replayed") == "true", again
+    assert again.raw == first.raw
+
+
+def test_expired_keys_are_processed_again(api, sql):
+    k, email = ikey(), uniq_email()
+    assert post(api, "/contacts", {"email": email}, k).status == 201
+    sql("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' "
+        "WHERE org_id = '%s'" % api.org_id)
+    again = post(api, "/contacts", {"email": email}, k)
+    assert again.status == 200 and again.header("Idempotent-Replayed") is None, again
+    assert again.json["action"] == "IMPORT_UPDATE"
+    # and the new answer is the one kept now
+    third = post(api, "/contacts", {"email": email}, k)
+    assert third.header("Idempotent-Replayed") == "true" and third.raw == again.raw
+
+
+def test_an_erasure_removes_the_answers_that_show_the_contact(api, sql):
+    k, email = ikey(), uniq_email()
+    c = post(api, "/contacts", {"email": email, "name": "Personal Name"}, k).json["contact"]
+    kb = ikey()
+    assert post(api, "/contacts/bulk", {"contacts": [{"email": email}]}, kb).status == 200
+    n = sql("SELECT count(*) FROM idempotency_keys WHERE org_id = '%s'" % api.org_id)
+    assert int(n) == 2
+    assert api.request("DELETE", "/contacts/%s?erase=true" % c["id"]).status == 204
+    left = sql("SELECT count(*) FROM idempotency_keys WHERE org_id = '%s' "
+               "AND body LIKE '%%Personal Name%%' OR body LIKE '%%%s%%'"
+               % (api.org_id, email))
+    assert int(left) == 0
