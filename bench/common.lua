@@ -38,11 +38,14 @@ function bench.email(p)
    return "User" .. p .. "@Bench.Example.com"
 end
 
--- For scripts that look at every answer (cheap only for small bodies).
+-- For scripts that look at every answer (cheap only for small bodies):
+-- anything outside 2xx, or anything but WANT when it is given (E1: 304).
 non2xx = 0
 sample = ""
-function bench.check(status, body)
-   if status < 200 or status > 299 then
+function bench.check(status, body, want)
+   local bad
+   if want then bad = status ~= want else bad = status < 200 or status > 299 end
+   if bad then
       non2xx = non2xx + 1
       if sample == "" then
          sample = status .. " " .. string.sub(body or "", 1, 300)

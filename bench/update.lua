@@ -1,17 +1,28 @@
 -- update.lua - S5: POST /contacts updating a random seeded contact's name.
+--
+--   BENCH_IDEM=1  S5_idem: every request carries a fresh Idempotency-Key
+--                 (random, and unique per thread and request)
 dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 
+local idem = os.getenv("BENCH_IDEM") == "1"
+local tid, i = 0, 0
+
 function init(args)
-   bench.seed_random()
+   tid = bench.seed_random()
 end
 
 function request()
    local p = math.random(1, bench.n)
    local body = '{"email":"' .. bench.email(p) .. '","name":"Bench ' ..
       math.random(1, 1000000000) .. '"}'
+   if idem then
+      i = i + 1
+      wrk.headers["Idempotency-Key"] = string.format("bench-%d-%d-%08x%08x",
+         tid, i, math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+   end
    return wrk.format(nil, "/contacts", nil, body)
 end
 
