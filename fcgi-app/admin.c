@@ -30,6 +30,53 @@ static const char SQL_MIGRATION_RECORD[] =
 static const char SQL_ORG_CREATE[] =
 	"INSERT INTO organizations (id, name) VALUES ($1, $2)";
 static const char SQL_ORG_EXISTS[] = "SELECT 1 FROM organizations WHERE id = $1";
+static const char SQL_ORG_RENAME[] = "UPDATE organizations SET name = $2 WHERE id = $1";
+
+/* Times as text: to the second in the tables, to the millisecond (as the
+ * API's) in JSON; always UTC. */
+#define TEXT_TIME(col) \
+	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define JSON_TIME(col) \
+	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* The listings and records, as text columns or as one JSON value that
+ * PostgreSQL builds (so that every string is escaped by it).  Keys: the
+ * active ones of an organization counted by the api_keys_org index. */
+#define ORG_KEYS(which) \
+	"(SELECT count(*) FROM api_keys k WHERE k.org_id = o.id AND k.revoked_at IS " which ")"
+static const char SQL_ORG_LIST[] =
+	"SELECT o.id, " TEXT_TIME("o.created_at") ", " ORG_KEYS("NULL") "::text, o.name "
+	"FROM organizations o ORDER BY o.created_at, o.id";
+static const char SQL_ORG_LIST_JSON[] =
+	"SELECT coalesce(json_agg(json_build_object('id', o.id, 'name', o.name, "
+	"'created_at', " JSON_TIME("o.created_at") ", 'active_keys', " ORG_KEYS("NULL") ") "
+	"ORDER BY o.created_at, o.id), '[]') FROM organizations o";
+static const char SQL_ORG_SHOW[] =
+	"SELECT o.id, o.name, " TEXT_TIME("o.created_at") ", " ORG_KEYS("NULL") "::text, "
+	ORG_KEYS("NOT NULL") "::text FROM organizations o WHERE o.id = $1";
+static const char SQL_ORG_SHOW_JSON[] =
+	"SELECT json_build_object('id', o.id, 'name', o.name, 'created_at', "
+	JSON_TIME("o.created_at") ", 'active_keys', " ORG_KEYS("NULL") ", "
+	"'revoked_keys', " ORG_KEYS("NOT NULL") ") FROM organizations o WHERE o.id = $1";
+static const char SQL_KEY_LIST_JSON[] =
+	"SELECT coalesce(json_agg(json_build_object('id', id, 'org_id', org_id, "
+	"'name', name, 'created_at', " JSON_TIME("created_at") ", 'revoked_at', "
+	JSON_TIME("revoked_at") ", 'rate_limit', rate_limit) ORDER BY created_at, id), '[]') "
+	"FROM api_keys WHERE org_id = $1";
+static const char SQL_KEY_SHOW[] =
+	"SELECT k.id, k.org_id, o.name, k.name, " TEXT_TIME("k.created_at") ", "
+	"coalesce(" TEXT_TIME("k.revoked_at") ", '-'), coalesce(k.rate_limit::text, 'default') "
+	"FROM api_keys k JOIN organizations o ON o.id = k.org_id WHERE k.id = $1";
+static const char SQL_KEY_SHOW_JSON[] =
+	"SELECT json_build_object('id', k.id, 'org_id', k.org_id, 'organization_name', "
+	"o.name, 'name', k.name, 'created_at', " JSON_TIME("k.created_at") ", "
+	"'revoked_at', " JSON_TIME("k.revoked_at") ", 'rate_limit', k.rate_limit) "
+	"FROM api_keys k JOIN organizations o ON o.id = k.org_id WHERE k.id = $1";
+/* key rotate: the key to replace, locked so that two rotations of one key
+ * cannot both replace it. */
+static const char SQL_KEY_FOR_ROTATE[] =
+	"SELECT org_id, name, rate_limit::text FROM api_keys "
+	"WHERE id = $1 AND revoked_at IS NULL FOR UPDATE";
 static const char SQL_KEY_CREATE[] =
 	"INSERT INTO api_keys (id, org_id, name, key_hash, rate_limit) "
 	"VALUES ($1, $2, $3, $4, $5::integer)";
@@ -335,56 +382,98 @@ static int parse_rate_limit(const char *text, const char **out)
 	return 0;
 }
 
-int admin_key_create(struct admin *a, const char *org_id, const char *name,
-		     const char *rate_limit)
+/* 0 when org_id names an organization; else -1 after saying so. */
+static int org_exists(struct admin *a, const char *what, const char *org_id)
 {
-	char id[ID_LEN + 1], secret[64], key[128];
-	uint8_t hash[SHA256_LEN];
-	const char *values[5];
-	int lengths[5] = {0, 0, 0, SHA256_LEN, 0};
-	int formats[5] = {0, 0, 0, 1, 0};
-	PGresult *r;
 	const char *params[] = {org_id};
+	PGresult *r = exec(a, what, SQL_ORG_EXISTS, 1, params);
+	bool found;
 
-	if (check_name("the key name", name) < 0 ||
-	    parse_rate_limit(rate_limit, &values[4]) < 0)
-		return -1;
-	r = exec(a, "key create", SQL_ORG_EXISTS, 1, params);
 	if (!r)
 		return -1;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
+	found = PQntuples(r) == 1;
+	PQclear(r);
+	if (!found) {
 		fprintf(stderr, "contactsctl: no organization %s\n", org_id);
 		return -1;
 	}
-	PQclear(r);
+	return 0;
+}
+
+/* Inserts a new key of org_id; key receives the whole key (ck_ID_SECRET),
+ * which exists nowhere else: only its hash is stored. */
+static int insert_key(struct admin *a, const char *what, const char *org_id,
+		      const char *name, const char *rate_limit, char key[128])
+{
+	char id[ID_LEN + 1], secret[64];
+	uint8_t hash[SHA256_LEN];
+	const char *values[5] = {id, org_id, name, (const char *)hash, rate_limit};
+	int lengths[5] = {0, 0, 0, SHA256_LEN, 0};
+	int formats[5] = {0, 0, 0, 1, 0};
+	PGresult *r;
+
 	if (id_random(id, ID_LEN) < 0 || id_random(secret, 43) < 0) {
 		fprintf(stderr, "contactsctl: cannot get random bytes\n");
 		return -1;
 	}
-	snprintf(key, sizeof(key), "ck_%s_%s", id, secret);
+	snprintf(key, 128, "ck_%s_%s", id, secret);
 	sha256(key, strlen(key), hash);
-	values[0] = id;
-	values[1] = org_id;
-	values[2] = name;
-	values[3] = (const char *)hash;
 	r = PQexecParams(a->conn, SQL_KEY_CREATE, 5, NULL, values, lengths, formats, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		fprintf(stderr, "contactsctl: key create: %s", PQresultErrorMessage(r));
+		fprintf(stderr, "contactsctl: %s: %s", what, PQresultErrorMessage(r));
 		PQclear(r);
 		return -1;
 	}
 	PQclear(r);
+	return 0;
+}
+
+int admin_key_create(struct admin *a, const char *org_id, const char *name,
+		     const char *rate_limit)
+{
+	const char *limit;
+	char key[128];
+
+	if (check_name("the key name", name) < 0 ||
+	    parse_rate_limit(rate_limit, &limit) < 0 ||
+	    org_exists(a, "key create", org_id) < 0 ||
+	    insert_key(a, "key create", org_id, name, limit, key) < 0)
+		return -1;
 	/* The only time the key is ever shown. */
 	printf("%s\n", key);
 	return 0;
 }
 
-int admin_key_list(struct admin *a, const char *org_id)
+/* Prints the one JSON value that sql (one parameter) returns; -1 with
+ * "no <thing> <param>" when it returns no row. */
+static int print_json(struct admin *a, const char *what, const char *sql,
+		      const char *param, const char *thing)
+{
+	const char *params[] = {param};
+	PGresult *r = exec(a, what, sql, param ? 1 : 0, param ? params : NULL);
+
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		fprintf(stderr, "contactsctl: no %s %s\n", thing, param);
+		return -1;
+	}
+	printf("%s\n", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+int admin_key_list(struct admin *a, const char *org_id, bool json)
 {
 	const char *params[] = {org_id};
-	PGresult *r = exec(a, "key list", SQL_KEY_LIST, 1, params);
+	PGresult *r;
 
+	if (org_exists(a, "key list", org_id) < 0)
+		return -1;
+	if (json)
+		return print_json(a, "key list", SQL_KEY_LIST_JSON, org_id, "organization");
+	r = exec(a, "key list", SQL_KEY_LIST, 1, params);
 	if (!r)
 		return -1;
 	printf("%-9s  %-20s  %-20s  %-10s  %s\n", "ID", "CREATED", "REVOKED",
@@ -394,6 +483,101 @@ int admin_key_list(struct admin *a, const char *org_id)
 		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
 		       PQgetvalue(r, i, 1));
 	PQclear(r);
+	return 0;
+}
+
+int admin_key_show(struct admin *a, const char *key_id, bool json)
+{
+	const char *params[] = {key_id};
+	PGresult *r;
+
+	if (json)
+		return print_json(a, "key show", SQL_KEY_SHOW_JSON, key_id, "key");
+	r = exec(a, "key show", SQL_KEY_SHOW, 1, params);
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		fprintf(stderr, "contactsctl: no key %s\n", key_id);
+		return -1;
+	}
+	printf("id:            %s\n"
+	       "organization:  %s (%s)\n"
+	       "name:          %s\n"
+	       "created:       %s\n"
+	       "revoked:       %s\n"
+	       "rate limit/s:  %s\n",
+	       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+	       PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5),
+	       PQgetvalue(r, 0, 6));
+	PQclear(r);
+	return 0;
+}
+
+int admin_org_list(struct admin *a, bool json)
+{
+	PGresult *r;
+
+	if (json)
+		return print_json(a, "org list", SQL_ORG_LIST_JSON, NULL, "organizations");
+	r = exec(a, "org list", SQL_ORG_LIST, 0, NULL);
+	if (!r)
+		return -1;
+	printf("%-9s  %-20s  %-5s  %s\n", "ID", "CREATED", "KEYS", "NAME");
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("%-9s  %-20s  %-5s  %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+	PQclear(r);
+	return 0;
+}
+
+int admin_org_show(struct admin *a, const char *org_id, bool json)
+{
+	const char *params[] = {org_id};
+	PGresult *r;
+
+	if (json)
+		return print_json(a, "org show", SQL_ORG_SHOW_JSON, org_id, "organization");
+	r = exec(a, "org show", SQL_ORG_SHOW, 1, params);
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		fprintf(stderr, "contactsctl: no organization %s\n", org_id);
+		return -1;
+	}
+	printf("id:            %s\n"
+	       "name:          %s\n"
+	       "created:       %s\n"
+	       "keys:          %s active, %s revoked\n",
+	       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+	       PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4));
+	PQclear(r);
+	return 0;
+}
+
+int admin_org_rename(struct admin *a, const char *org_id, const char *name,
+		     int lease_ms)
+{
+	const char *params[] = {org_id, name};
+	PGresult *r;
+	bool done;
+
+	if (check_name("the organization name", name) < 0)
+		return -1;
+	r = exec(a, "org rename", SQL_ORG_RENAME, 2, params);
+	if (!r)
+		return -1;
+	done = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	if (!done) {
+		fprintf(stderr, "contactsctl: no organization %s\n", org_id);
+		return -1;
+	}
+	/* The name is part of the key records the workers hold (GET /test
+	 * shows it): the new one is seen everywhere once this returns. */
+	lease_wait(lease_ms);
+	printf("renamed %s\n", org_id);
 	return 0;
 }
 
@@ -437,6 +621,44 @@ int admin_key_limit(struct admin *a, const char *key_id, const char *rate_limit,
 		return -1;
 	printf("%s: rate limit %s\n", key_id, params[1] ? params[1] : "default");
 	return 0;
+}
+
+int admin_key_rotate(struct admin *a, const char *key_id, int lease_ms)
+{
+	const char *params[] = {key_id};
+	char key[128];
+	PGresult *r;
+
+	if (exec_ok(a, "key rotate", "BEGIN") < 0)
+		return -1;
+	r = exec(a, "key rotate", SQL_KEY_FOR_ROTATE, 1, params);
+	if (!r)
+		goto fail;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		fprintf(stderr, "contactsctl: no active key %s\n", key_id);
+		goto fail;
+	}
+	if (insert_key(a, "key rotate", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+		       PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2), key) < 0) {
+		PQclear(r);
+		goto fail;
+	}
+	PQclear(r);
+	r = exec(a, "key rotate", SQL_KEY_REVOKE, 1, params);
+	if (!r)
+		goto fail;
+	PQclear(r);
+	if (exec_ok(a, "key rotate", "COMMIT") < 0)
+		return -1;
+	/* As key revoke: the old key is refused everywhere once this returns. */
+	lease_wait(lease_ms);
+	/* The only time the new key is ever shown. */
+	printf("%s\n", key);
+	return 0;
+fail:
+	(void)exec_ok(a, "key rotate", "ROLLBACK");
+	return -1;
 }
 
 /* Sample parameters for EXPLAIN: shapes like the service's, no real data. */

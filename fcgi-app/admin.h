@@ -20,7 +20,23 @@ int admin_org_create(struct admin *a, const char *name)
  * requests per second, 0 for none. */
 int admin_key_create(struct admin *a, const char *org_id, const char *name,
 		     const char *rate_limit) __attribute__((warn_unused_result));
-int admin_key_list(struct admin *a, const char *org_id)
+/* Listings and records: a table or lines for people, or with json one
+ * JSON value (an array of objects, or an object) on one line. */
+int admin_org_list(struct admin *a, bool json) __attribute__((warn_unused_result));
+int admin_org_show(struct admin *a, const char *org_id, bool json)
+	__attribute__((warn_unused_result));
+int admin_key_list(struct admin *a, const char *org_id, bool json)
+	__attribute__((warn_unused_result));
+int admin_key_show(struct admin *a, const char *key_id, bool json)
+	__attribute__((warn_unused_result));
+/* Both wait lease_ms after the commit, like admin_key_revoke: the new name
+ * is shown, the old key refused, by every worker once they return. */
+int admin_org_rename(struct admin *a, const char *org_id, const char *name,
+		     int lease_ms) __attribute__((warn_unused_result));
+/* Replaces an active key by a new one (a new id and secret, the same
+ * organization, name and rate limit), revoking the old one in the same
+ * transaction; prints the new key, once. */
+int admin_key_rotate(struct admin *a, const char *key_id, int lease_ms)
 	__attribute__((warn_unused_result));
 /* Prints the plan of every statement the service runs, for org_id. */
 /* Removes the change feed's entries older than keep_days (>= 30), and

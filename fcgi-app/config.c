@@ -47,6 +47,7 @@ static const struct setting settings[] = {
 	S(log_level, T_LEVEL, "info", 0, 0),
 	S(access_log, T_SAMPLE, "sample:100", 1, 1000000),
 	S(access_log_slow_ms, T_INT, "500", 0, 3600000),
+	S(statement_timeout, T_INT, "25000", 0, 3600000),
 	S(shutdown_timeout, T_INT, "10", 1, 3600),
 	S(pid_file, T_STR, "", 0, 0),
 	S(schema_dir, T_STR, PKGDATADIR "/schema", 0, 0),

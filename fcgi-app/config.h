@@ -31,6 +31,8 @@ struct config {
 	int access_log;       /* request lines of successes: 1 all, N one in N,
 			       * 0 none (errors and slow ones are all logged) */
 	int access_log_slow_ms; /* a request this slow is always logged; 0: off */
+	int statement_timeout; /* milliseconds PostgreSQL gives a statement
+				* (the workers' connections); 0: none */
 	int shutdown_timeout; /* seconds a worker gets to finish on SIGTERM */
 	char *pid_file;       /* "" for none */
 	char *schema_dir;     /* migrations, for contactsctl migrate */

@@ -5,9 +5,15 @@
  *   SIGCHLD  reap; replace a worker that died (backing off when they die
  *            young, against crash loops)
  *   SIGHUP   re-read the configuration; start a new worker, wait until it
- *            accepts, retire an old one; one at a time
+ *            accepts, retire an old one; one at a time.  A SIGHUP sent
+ *            with sigqueue() and RELOAD_ASK (contacts-fcgi --reload, the
+ *            unit's ExecReload=) is answered: SIGUSR1 to the sender once
+ *            the new configuration is in force, SIGUSR2 when it is refused
  *   SIGTERM  stop: every worker finishes the request in hand, within
  *   SIGINT   shutdown_timeout, then is killed
+ *
+ * Under WatchdogSec= the loop sends WATCHDOG=1 every half interval: a
+ * master stuck anywhere stops sending, and systemd restarts the service.
  */
 #include "master.h"
 
@@ -38,6 +44,12 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 10000
 #define READY_TIMEOUT_MS 5000
+/* The value a reload request carries (sigqueue), so that a plain SIGHUP,
+ * whose sender may be gone, is never answered. */
+#define RELOAD_ASK 0x52454c44 /* "RELD" */
+/* How long contacts-fcgi --reload waits for the verdict: under systemd's
+ * default TimeoutStartSec= (90 s), which also bounds ExecReload=. */
+#define RELOAD_WAIT_S 85
 
 struct child {
 	pid_t pid;       /* 0: free */
@@ -59,6 +71,8 @@ struct master {
 	int backoff_ms;
 	int64_t respawn_at_ms;
 	bool stopping;
+	int64_t watchdog_ms;      /* WATCHDOG=1 this often; 0: no watchdog */
+	int64_t watchdog_next_ms;
 };
 
 static int64_t now_ms(void)
@@ -94,6 +108,38 @@ static void notify(const char *state)
 		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
 		log_warn("msg=\"cannot notify systemd\" error=%s", LOGQ(strerror(errno)));
 	close(fd);
+}
+
+/* Half the watchdog interval that systemd set for this process
+ * ($WATCHDOG_USEC, $WATCHDOG_PID), in milliseconds; 0 when there is none.
+ * The variables are removed: the workers must not think it theirs. */
+static int64_t watchdog_interval(void)
+{
+	const char *usec = getenv("WATCHDOG_USEC");
+	const char *pid = getenv("WATCHDOG_PID");
+	long long v = usec ? atoll(usec) : 0;
+	bool ours = !pid || atol(pid) == (long)getpid();
+
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	if (v <= 0 || !ours)
+		return 0;
+	return v / 2000 > 0 ? v / 2000 : 1;
+}
+
+/* WATCHDOG=1 when it is due.  Called from the master's loop and from the
+ * steps of a reload, never from anywhere that could block for long. */
+static void watchdog_kick(struct master *m)
+{
+	int64_t now;
+
+	if (!m->watchdog_ms)
+		return;
+	now = now_ms();
+	if (now < m->watchdog_next_ms)
+		return;
+	notify("WATCHDOG=1");
+	m->watchdog_next_ms = now + m->watchdog_ms;
 }
 
 /* The socket systemd passed (LISTEN_FDS), or -1. */
@@ -276,7 +322,9 @@ static void fill_pool(struct master *m)
 			break;
 }
 
-static void reload(struct master *m)
+/* Returns 0 once the new configuration is in force, -1 when it is refused
+ * (the running one is kept). */
+static int reload(struct master *m)
 {
 	struct config fresh;
 	char err[CONFIG_ERR_LEN];
@@ -294,7 +342,7 @@ static void reload(struct master *m)
 		log_error("msg=\"reload refused, keeping the running configuration\" error=%s",
 			  LOGQ(err));
 		notify("READY=1");
-		return;
+		return -1;
 	}
 	if (strcmp(fresh.listen, m->cfg.listen) != 0)
 		log_warn("msg=\"listen changes only with a restart\"");
@@ -318,6 +366,7 @@ static void reload(struct master *m)
 			old[nold++] = m->children[i].pid;
 	/* One at a time: a new worker accepts before an old one goes. */
 	for (int i = 0; i < nold || i < m->cfg.workers; i++) {
+		watchdog_kick(m);
 		if (i < m->cfg.workers)
 			spawn(m, true);
 		if (i >= nold)
@@ -330,6 +379,18 @@ static void reload(struct master *m)
 	free(old);
 	log_info("msg=\"configuration reloaded\" workers=%d", m->cfg.workers);
 	notify("READY=1");
+	return 0;
+}
+
+/* Answers a reload request (see the top of this file). */
+static void answer_reload(const siginfo_t *info, int rc)
+{
+	if (info->si_code != SI_QUEUE || info->si_value.sival_int != RELOAD_ASK ||
+	    info->si_pid <= 0)
+		return;
+	if (kill(info->si_pid, rc == 0 ? SIGUSR1 : SIGUSR2) < 0)
+		log_warn("msg=\"cannot answer the reload request\" pid=%d error=%s",
+			 (int)info->si_pid, LOGQ(strerror(errno)));
 }
 
 static void stop(struct master *m)
@@ -419,6 +480,7 @@ int master_run(struct config *cfg, const char *config_path)
 		status = 1;
 		goto out;
 	}
+	m.watchdog_ms = watchdog_interval();
 	m.children = xcalloc((size_t)m.nslots, sizeof(*m.children));
 	for (int i = 0; i < m.cfg.workers; i++)
 		spawn(&m, false);
@@ -427,15 +489,19 @@ int master_run(struct config *cfg, const char *config_path)
 	notify("READY=1");
 
 	for (;;) {
-		struct timespec timeout = {.tv_sec = 0, .tv_nsec = 200 * 1000000};
-		int sig = sigtimedwait(&set, NULL, &timeout);
+		int64_t wait_ms = m.watchdog_ms && m.watchdog_ms < 200 ? m.watchdog_ms : 200;
+		struct timespec timeout = {.tv_sec = 0, .tv_nsec = (long)wait_ms * 1000000};
+		siginfo_t info;
+		int sig;
 
+		watchdog_kick(&m);
+		sig = sigtimedwait(&set, &info, &timeout);
 		if (sig == SIGTERM || sig == SIGINT) {
 			stop(&m);
 			break;
 		}
 		if (sig == SIGHUP)
-			reload(&m);
+			answer_reload(&info, reload(&m));
 		reap(&m);
 		fill_pool(&m);
 	}
@@ -451,4 +517,50 @@ out:
 	inflight_free(m.inflight);
 	config_cleanup(&m.cfg);
 	return status;
+}
+
+int master_request_reload(pid_t pid)
+{
+	union sigval ask = {.sival_int = RELOAD_ASK};
+	struct timespec second = {.tv_sec = 1, .tv_nsec = 0};
+	sigset_t answers;
+
+	sigemptyset(&answers);
+	sigaddset(&answers, SIGUSR1);
+	sigaddset(&answers, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &answers, NULL);
+	if (sigqueue(pid, SIGHUP, ask) < 0) {
+		fprintf(stderr, "contacts-fcgi: cannot signal the pool (pid %d): %s\n",
+			(int)pid, strerror(errno));
+		return 1;
+	}
+	for (int waited = 0; waited < RELOAD_WAIT_S;) {
+		siginfo_t info;
+		int sig = sigtimedwait(&answers, &info, &second);
+
+		if (sig < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				break;
+			if (errno == EAGAIN)
+				waited++;
+			if (kill(pid, 0) < 0 && errno == ESRCH) {
+				fprintf(stderr, "contacts-fcgi: the pool (pid %d) exited "
+					"during the reload\n", (int)pid);
+				return 1;
+			}
+			continue;
+		}
+		if (info.si_pid != pid)
+			continue;
+		if (sig == SIGUSR1) {
+			printf("contacts-fcgi: configuration reloaded\n");
+			return 0;
+		}
+		fprintf(stderr, "contacts-fcgi: the pool refused the configuration and "
+			"keeps the running one (its log says why)\n");
+		return 1;
+	}
+	fprintf(stderr, "contacts-fcgi: no answer from the pool (pid %d) within %d s\n",
+		(int)pid, RELOAD_WAIT_S);
+	return 1;
 }

@@ -21,6 +21,7 @@
 
 struct store {
 	char *conninfo;
+	char options[96]; /* libpq "options": the settings of its sessions */
 	PGconn *conn;
 	char error[256];
 	char sqlstate[6];
@@ -58,11 +59,18 @@ static void set_error(struct store *s, const char *what, const char *detail)
 			s->error[i] = ' ';
 }
 
-struct store *store_new(const char *conninfo)
+struct store *store_new(const char *conninfo, int statement_timeout_ms)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 
 	s->conninfo = xstrdup(conninfo);
+	if (statement_timeout_ms > 0)
+		snprintf(s->options, sizeof(s->options),
+			 "-c max_parallel_workers_per_gather=0 -c statement_timeout=%d",
+			 statement_timeout_ms);
+	else
+		snprintf(s->options, sizeof(s->options),
+			 "-c max_parallel_workers_per_gather=0");
 	return s;
 }
 
@@ -97,11 +105,12 @@ static enum store_status connect_and_prepare(struct store *s)
 {
 	/* Every statement is a short index look-up or range: a parallel plan
 	 * only adds workers' start-up to it (the member pages were planned
-	 * parallel at a million rows). */
+	 * parallel at a million rows).  s->options has it, and the
+	 * statement_timeout; before dbname, so an options keyword in the
+	 * conninfo wins. */
 	static const char *const keys[] = {"connect_timeout", "application_name",
 					   "options", "dbname", NULL};
-	const char *values[] = {"2", "contacts-fcgi",
-				"-c max_parallel_workers_per_gather=0", s->conninfo, NULL};
+	const char *values[] = {"2", "contacts-fcgi", s->options, s->conninfo, NULL};
 	int64_t now = now_ms();
 
 	if (now < s->retry_at_ms)
@@ -256,6 +265,13 @@ static enum store_status run(struct store *s, enum stmt id,
 			continue;
 		if (sqlstate_is(s, "40"))
 			break;
+		if (sqlstate_is(s, "57014")) {
+			/* query_canceled: statement_timeout (or an operator's
+			 * pg_cancel_backend); the connection stays.  503, not
+			 * retried: nginx would give up on it first. */
+			log_warn("msg=\"statement cancelled\" detail=%s", LOGQ(s->error));
+			return STORE_UNAVAILABLE;
+		}
 		log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
 			  LOGQ(s->sqlstate), LOGQ(s->error));
 		return STORE_ERROR;

@@ -27,8 +27,10 @@ enum store_status {
 struct store;
 struct store_rows;
 
-/* New store for conninfo; does not connect yet.  Never NULL. */
-struct store *store_new(const char *conninfo);
+/* New store for conninfo; does not connect yet.  Never NULL.  Its
+ * connections run with statement_timeout_ms (0: none set, the server's default); a
+ * statement cancelled by it answers STORE_UNAVAILABLE. */
+struct store *store_new(const char *conninfo, int statement_timeout_ms);
 void store_free(struct store *s);
 /* Last error, for logs (may name the server, never request data). */
 const char *store_error(const struct store *s);

@@ -320,7 +320,7 @@ int worker_run(const struct worker_args *args)
 	log_set_level(args->cfg->log_level);
 	memset(&app, 0, sizeof(app));
 	app.cfg = args->cfg;
-	app.store = store_new(args->cfg->database);
+	app.store = store_new(args->cfg->database, args->cfg->statement_timeout);
 	app.cache = cache_new(args->cfg->redis, args->cfg->redis_timeout_ms,
 			      args->cfg->cache_ttl);
 	app.auth = auth_new(args->cfg->auth_cache_ms);

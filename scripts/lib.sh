@@ -44,6 +44,9 @@ PKGS_BUILD=(gcc libc6-dev make autoconf automake libtool pkg-config
 	libfcgi-dev libjansson-dev libhiredis-dev libpq-dev libcmocka-dev)
 PKGS_RUN=(postgresql redis-server nginx curl)
 PKGS_TEST=(python3 python3-pytest python3-yaml valgrind systemd wrk clang)
+# tests/package: building the Debian package, checking it, reading its
+# man pages.
+PKGS_PACKAGE=(dpkg-dev debhelper fakeroot lintian man-db groff-base systemd)
 
 # --------------------------------------------------------------------------
 # messages
@@ -114,7 +117,8 @@ missing_packages() {
 }
 
 # install_packages GROUP...: installs the missing packages of the groups
-# (build, run, test).  apt-get update runs only when something is missing.
+# (build, run, test, package).  apt-get update runs only when something is
+# missing.
 install_packages() {
 	local group want=() missing
 	for group in "$@"; do
@@ -122,6 +126,7 @@ install_packages() {
 		build) want+=("${PKGS_BUILD[@]}") ;;
 		run) want+=("${PKGS_RUN[@]}") ;;
 		test) want+=("${PKGS_TEST[@]}") ;;
+		package) want+=("${PKGS_PACKAGE[@]}") ;;
 		*) die "unknown package group $group" ;;
 		esac
 	done

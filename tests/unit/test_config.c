@@ -147,6 +147,29 @@ static void test_access_log(void **state)
 
 /* --check-config prints the database setting with the password masked,
  * whichever form it was given in. */
+/* statement_timeout: milliseconds, a little under nginx's
+ * fastcgi_read_timeout (30 s) by default; 0 is none. */
+static void test_statement_timeout(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_LEN];
+
+	(void)state;
+	write_conf("");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.statement_timeout, 25000);
+	config_cleanup(&c);
+	write_conf("statement_timeout = 0\n");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.statement_timeout, 0);
+	config_cleanup(&c);
+	write_conf("statement_timeout = -1\n");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "statement_timeout"));
+	write_conf("statement_timeout = 25s\n");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
+}
+
 static void test_dump_masks_passwords(void **state)
 {
 	static const char *const given[] = {
@@ -197,6 +220,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_explicit_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump_masks_passwords, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_statement_timeout, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
