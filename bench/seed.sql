@@ -10,7 +10,7 @@
 --              no other organization has used, so ids stay unique across
 --              runs in one database
 --   created_at increasing with p, 1 ms apart, ending now
--- Every contact is active, so the organization's deleted_count stays 0.
+-- Every contact is active: no holes (bench/seed_deleted.sql seeds them).
 -- bench/*.lua and bench/pgbench_upsert.sql rebuild emails from p the same
 -- way: change all three together.
 \set ON_ERROR_STOP on

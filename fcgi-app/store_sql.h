@@ -255,19 +255,25 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	[STMT_LIST_MEMBERS_PAGE] = {"list_members_page", 4,
 		PAGE_START("list_member_blocks", "live",
 			   "org_id = $1 AND list_id = $2", "$3")
-		"SELECT " CONTACT_COLUMNS " FROM list_members m "
-		"JOIN contacts c ON c.org_id = m.org_id AND c.id = m.contact_id "
-		"WHERE m.org_id = $1 AND m.list_id = $2 AND m.live "
-		"AND m.pos >= (SELECT from_pos FROM s) "
-		"ORDER BY m.pos OFFSET (SELECT skip FROM s) LIMIT $4::int"},
+		/* the skip and the limit over the memberships alone; only the
+		 * page's members are joined to their contacts */
+		", m AS MATERIALIZED (SELECT pos, contact_id FROM list_members "
+		"WHERE org_id = $1 AND list_id = $2 AND live "
+		"AND pos >= (SELECT from_pos FROM s) "
+		"ORDER BY pos OFFSET (SELECT skip FROM s) LIMIT $4::int) "
+		"SELECT " CONTACT_COLUMNS " FROM m "
+		"JOIN contacts c ON c.org_id = $1 AND c.id = m.contact_id "
+		"ORDER BY m.pos"},
 	[STMT_LIST_MEMBERS_PAGE_ALL] = {"list_members_page_all", 4,
 		PAGE_START("list_member_blocks", "present",
 			   "org_id = $1 AND list_id = $2", "$3")
-		"SELECT " CONTACT_COLUMNS " FROM list_members m "
-		"JOIN contacts c ON c.org_id = m.org_id AND c.id = m.contact_id "
-		"WHERE m.org_id = $1 AND m.list_id = $2 "
-		"AND m.pos >= (SELECT from_pos FROM s) "
-		"ORDER BY m.pos OFFSET (SELECT skip FROM s) LIMIT $4::int"},
+		", m AS MATERIALIZED (SELECT pos, contact_id FROM list_members "
+		"WHERE org_id = $1 AND list_id = $2 "
+		"AND pos >= (SELECT from_pos FROM s) "
+		"ORDER BY pos OFFSET (SELECT skip FROM s) LIMIT $4::int) "
+		"SELECT " CONTACT_COLUMNS " FROM m "
+		"JOIN contacts c ON c.org_id = $1 AND c.id = m.contact_id "
+		"ORDER BY m.pos"},
 	/* $1 org, $2 time, $3 offset, $4 limit: contacts changed since, in
 	 * creation order (contacts_org_updated finds them, then they are
 	 * sorted: a sync asks for what changed, usually a small part). */

@@ -185,15 +185,16 @@ void handle_contact_delete(struct app *app, const struct request *req,
 	free(dp.email_key);
 }
 
-void handle_contact_get(struct app *app, const struct request *req,
-			const struct principal *who, struct response *res)
+/* {"contact":{...}} of the contact of the path's id (with lists: and
+ * "listsUpdated":0,"listsRemoved":0, a PATCH that changed nothing). */
+static void answer_contact(struct app *app, const struct request *req,
+			   const struct principal *who, struct response *res,
+			   bool lists)
 {
 	struct store_rows *rows;
 	enum store_status st;
 	struct contact c;
 
-	if (!path_id(req, "contact", res))
-		return;
 	st = store_contact_by_id(app->store, who->key.org_id, req->param, &rows);
 	if (st != STORE_OK) {
 		respond_store_failure(app, req, res, st);
@@ -206,10 +207,19 @@ void handle_contact_get(struct app *app, const struct request *req,
 	store_rows_contact(rows, 0, &c);
 	buf_puts(&res->body, "{\"contact\":");
 	codec_contact(&res->body, &c);
+	if (lists)
+		buf_puts(&res->body, ",\"listsUpdated\":0,\"listsRemoved\":0");
 	buf_putc(&res->body, '}');
 	response_json(res, 200);
 out:
 	store_rows_free(rows);
+}
+
+void handle_contact_get(struct app *app, const struct request *req,
+			const struct principal *who, struct response *res)
+{
+	if (path_id(req, "contact", res))
+		answer_contact(app, req, who, res, false);
 }
 
 /* True when a PATCH body changes nothing at all. */
@@ -239,7 +249,7 @@ void handle_contact_patch(struct app *app, const struct request *req,
 	if (patch_empty(&in)) {
 		/* Nothing to write: the contact as it is. */
 		contact_input_cleanup(&in);
-		handle_contact_get(app, req, who, res);
+		answer_contact(app, req, who, res, true);
 		return;
 	}
 	if (!write_begin(app, who, res, &note))

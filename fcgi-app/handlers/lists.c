@@ -146,6 +146,31 @@ out:
 	store_rows_free(rows);
 }
 
+/* A PATCH that changes nothing: the list as it is, unless deleted. */
+static void unchanged_list(struct app *app, const struct request *req,
+			   const struct principal *who, struct response *res)
+{
+	struct store_rows *rows;
+	enum store_status st;
+	struct list l;
+
+	st = store_list_by_id(app->store, who->key.org_id, req->param, &rows);
+	if (st != STORE_OK) {
+		respond_store_failure(app, req, res, st);
+		return;
+	}
+	if (store_rows_count(rows) == 1) {
+		store_rows_list(rows, 0, &l);
+		if (l.has_deleted_at) {
+			store_rows_free(rows);
+			response_fail(res, API_NOT_FOUND, NULL, "no such list");
+			return;
+		}
+	}
+	answer_list(res, rows, 200);
+	store_rows_free(rows);
+}
+
 void handle_list_patch(struct app *app, const struct request *req,
 		       const struct principal *who, struct response *res)
 {
@@ -160,7 +185,10 @@ void handle_list_patch(struct app *app, const struct request *req,
 		response_error(res, &err);
 		return;
 	}
-	change_list(app, req, who, &in, res);
+	if (!in.name && !in.type)
+		unchanged_list(app, req, who, res); /* {}: nothing to write */
+	else
+		change_list(app, req, who, &in, res);
 	list_input_cleanup(&in);
 }
 

@@ -658,6 +658,14 @@ def fresh_org():
     return _org_pool.get()
 
 
+def settle_org_pool():
+    """Lets the organizations being made ahead finish: a test that stops
+    PostgreSQL calls it first, or one made during the outage fails
+    whichever later test it is handed to."""
+    for f in list(_org_pool.ready):
+        f.exception(timeout=2 * CTL_TIMEOUT)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_org_pool(_stack_configured):
     yield

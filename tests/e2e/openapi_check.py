@@ -25,7 +25,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch",
 # in the document, so that nothing the document says goes unchecked.
 SCHEMA_KEYWORDS = {
     "$ref", "type", "enum", "required", "properties", "additionalProperties",
-    "pattern", "minLength", "maxLength", "minimum", "maximum", "items",
+    "patternProperties", "pattern", "minLength", "maxLength", "minimum", "maximum", "items",
     "maxItems", "minItems",
 }
 SCHEMA_ANNOTATIONS = {"description", "format", "default", "examples",
@@ -106,7 +106,7 @@ def iter_schemas(doc):
         if not isinstance(s, dict):
             return
         found.append((where, s))
-        for k in ("properties",):
+        for k in ("properties", "patternProperties"):
             for name, sub in (s.get(k) or {}).items():
                 walk_schema(sub, f"{where}/{k}/{name}")
         for k in ("items", "additionalProperties"):
@@ -220,9 +220,15 @@ def _validate(doc, schema, v, where, errors):
             if name not in v:
                 errors.append(f"{where}: required key '{name}' is missing")
         props = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
         for name, sub in v.items():
+            matched = [pat for pat in patterns if re.search(pat, name)]
+            for pat in matched:
+                _validate(doc, patterns[pat], sub, f"{where}.{name}", errors)
             if name in props:
                 _validate(doc, props[name], sub, f"{where}.{name}", errors)
+            elif matched:
+                pass  # additionalProperties applies to the other keys only
             elif "additionalProperties" in schema:
                 ap = schema["additionalProperties"]
                 if ap is False:

@@ -242,6 +242,7 @@ def test_exactly_once_across_a_postgresql_restart(api):
         time.sleep(2)
         first, state["next"] = drain(api, None)
         state["seen"] += first
+        conftest.settle_org_pool()
         stack.lib_sh("pg_stop")
         time.sleep(0.5)
         stack.lib_sh("pg_start")

@@ -4,6 +4,7 @@ import concurrent.futures
 import time
 import uuid
 
+import conftest
 import stack
 from conftest import assert_error, uniq_email
 from test_states import sql  # noqa: F401  (the psql fixture)
@@ -118,6 +119,7 @@ def test_the_key_survives_a_postgresql_restart(api):
     k, email = ikey(), uniq_email()
     first = post(api, "/contacts", {"email": email}, k)
     assert first.status == 201, first
+    conftest.settle_org_pool()
     stack.lib_sh("pg_stop")
     try:
         stack.lib_sh("pg_start")

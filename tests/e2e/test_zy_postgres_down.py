@@ -5,8 +5,11 @@ service recovers by itself when PostgreSQL is back (issue 3; contract:
 Stops the stack's PostgreSQL (scripts/lib.sh pg_stop) and starts it again
 (pg_start) the way scripts/up does.  Named to run near the end.
 """
+import json
+
 import pytest
 
+import openapi_check as oc
 import stack
 from conftest import request, uniq_email, assert_error
 
@@ -52,3 +55,52 @@ def test_postgres_down_is_503_and_recovers(api, postgres_stopped):
     assert r.status == 201, r.body
     assert api.one(email)["name"] == "after"
     assert stack.workers() == postgres_stopped
+
+
+class _Answer:
+    """conftest's Resp as openapi_check reads an answer."""
+
+    def __init__(self, r):
+        self.r = r
+        self.body = r.raw
+
+    def header(self, name):
+        return self.r.header(name)
+
+    def media_type(self):
+        return (self.r.header("Content-Type") or "").split(";")[0].strip().lower()
+
+    def json(self):
+        return json.loads(self.r.raw.decode("utf-8"))
+
+
+def _concrete(path):
+    return (path.replace("{id}", "AAAAAAAAA").replace("{name}", "tier"))
+
+
+def test_every_documented_503_while_postgres_is_down(api, postgres_stopped):
+    """The 503 of every operation that documents one, as the document
+    says (test_openapi.py cannot stop PostgreSQL: this test does)."""
+    doc = oc.load_doc()
+    problems, seen = [], 0
+    for path, method, op in oc.operations(doc):
+        documented = oc.documented_response(doc, op, 503)
+        if documented is None or "503" not in op.get("responses", {}):
+            continue
+        seen += 1
+        body = {"email": "outage@example.com", "name": "outage"} \
+            if method.upper() in ("POST", "PATCH") else None
+        if path == "/contacts/bulk":
+            body = {"contacts": [{"email": "outage@example.com"}]}
+        if path == "/fields" and method.upper() == "POST":
+            body = {"name": "outage", "type": "string"}
+        key = None if path == "/healthz" else api.key
+        r = request(method.upper(), _concrete(path), body=body, key=key)
+        what = "%s %s" % (method.upper(), path)
+        if r.status != 503:
+            problems.append("%s: %d, not 503: %r" % (what, r.status, r))
+            continue
+        errs, _ = oc.check_against(doc, documented, _Answer(r), what)
+        problems += errs
+    assert seen >= 10, seen
+    assert not problems, "\n".join(problems)

@@ -110,6 +110,27 @@ def full():
     tmp = expect(201, "POST", "/lists", {"name": "vg gone"})["list"]["id"]
     expect(200, "DELETE", "/lists/" + tmp)
     expect(404, "GET", "/lists/%s/contacts" % tmp)
+    # bulk, the feed, updated_since and eid, idempotency, ETags
+    b = expect(200, "POST", "/contacts/bulk", {"contacts": [
+        {"email": "vgb1@example.com", "eid": "E-vg", "fields": {"tier": "x"}},
+        {"email": "vgb1@example.com"}, {"email": "bad"}, 7,
+        {"email": "vgb2@example.com", "addToLists": ["ZZZZZZZZZ"]}]})
+    if b["failed"] != 3:
+        sys.exit("cycle: bulk: %r" % b)
+    expect(422, "POST", "/contacts/bulk", {"contacts": []})
+    feed = expect(200, "GET", "/contacts/changes?limit=3")
+    expect(200, "GET", "/contacts/changes?after=" + feed["next"])
+    expect(400, "GET", "/contacts/changes?after=x")
+    expect(200, "GET", "/contacts?updated_since=2024-01-01T00:00:00Z")
+    expect(400, "GET", "/contacts?updated_since=soon")
+    expect(200, "GET", "/contacts?eid=E-vg")
+    for _ in range(2):
+        expect(201, "POST", "/lists", {"name": "vg idem"},
+               headers={"Idempotency-Key": "vg-key-1"})
+    expect(422, "POST", "/lists", {"name": "vg other"},
+           headers={"Idempotency-Key": "vg-key-1"})
+    expect(400, "POST", "/lists", {"name": "x"}, headers={"Idempotency-Key": ""})
+    expect(304, "GET", "/fields", headers={"If-None-Match": "*"})
     # every refusal
     expect(401, "GET", "/contacts", key=None)
     expect(401, "GET", "/test", key="ck_AAAAAAAAA_" + "x" * 43)
