@@ -12,6 +12,7 @@ the API, before and after).
 
 import json
 import time
+import uuid
 
 import pytest
 
@@ -592,3 +593,50 @@ def test_patch_body_errors_come_before_not_found(api):
     assert_error(api.request("PATCH", "/contacts/abc", body={"name": "x"}),
                  404, "not_found")
     assert api.state()["contacts"] == []
+
+
+# --------------------------------------------------------------------------
+# non-ASCII emails fold like every email match
+
+
+def test_non_ascii_email_case_in_delete_and_patch(api):
+    tok = uuid.uuid4().hex[:8]
+    a = api.create(email="Äijä%s@Esimerkki.fi" % tok)
+    b = api.create(email="öljy%s@esimerkki.fi" % tok)
+    # email_taken folds the case of non-ASCII letters too
+    before = api.state()
+    r = api.request("PATCH", "/contacts/" + a["id"],
+                    body={"email": b["email"].upper()})
+    assert_error(r, 409, "email_taken", "email")
+    assert api.state() == before
+    # a case-only change of its own email is fine
+    got = api.patch(a["id"], {"email": a["email"].upper()})["contact"]
+    assert got["email"] == a["email"].upper()
+    assert api.one(a["email"].lower())["id"] == a["id"]
+    # DELETE ?email= and body forms find it in any case
+    d = api.delete("/contacts", params={"email": b["email"].upper()})
+    assert d["id"] == b["id"]
+    assert api.find(b["email"]) == []
+    d = api.delete("/contacts", body={"email": a["email"].lower()})
+    assert d["id"] == a["id"]
+
+
+def test_restore_remembers_the_status_before_the_last_deletion(api):
+    c = api.create()
+    api.patch(c["id"], {"status": "unsubscribed"})
+    api.delete(c["id"])
+    # a PATCH without status while deleted leaves it deleted, and the
+    # status to come back to as it was
+    assert api.patch(c["id"], {"name": "x"})["contact"]["status"] == "deleted"
+    assert api.upsert({"email": c["email"]},
+                      expect=200)["contact"]["status"] == "unsubscribed"
+    # resubscribed, deleted again: it comes back active
+    api.patch(c["id"], {"status": "active"})
+    api.delete(c["id"])
+    assert api.upsert({"email": c["email"]},
+                      expect=200)["contact"]["status"] == "active"
+    # error, deleted: active
+    api.patch(c["id"], {"status": "error"})
+    api.delete(c["id"])
+    assert api.upsert({"email": c["email"]},
+                      expect=200)["contact"]["status"] == "active"

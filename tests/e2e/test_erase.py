@@ -482,3 +482,24 @@ def test_erased_contact_not_in_an_idempotent_replay(api):
     r2 = api.post("/contacts", {"email": email2},
                   headers={"Idempotency-Key": key2})
     assert_error(r2, 409, "suppressed", "email")
+
+
+# --------------------------------------------------------------------------
+# non-ASCII emails fold like every email match
+
+
+def test_suppression_folds_non_ascii_case(api):
+    tok = uuid.uuid4().hex[:8]
+    email = "Äijä.Öljy%s@Esimerkki-%s.fi" % (tok, tok)
+    c = api.create(email=email)
+    other = api.create()
+    api.erase(c["id"], suppress=True)
+    for e in (email, email.lower(), email.upper()):
+        assert_error(api.post("/contacts", {"email": e}), 409, "suppressed",
+                     "email")
+        assert_error(api.request("PATCH", "/contacts/" + other["id"],
+                                 body={"email": e}), 409, "suppressed",
+                     "email")
+    r = api.request("DELETE", "/suppressions", params={"email": email.upper()})
+    assert r.status == 204, r
+    assert api.create(email=email.lower())["email"] == email.lower()

@@ -399,3 +399,67 @@ def test_fields_key_is_not_a_custom_field_named_fields(api):
     c = api.upsert({"email": c["email"], "fields": {"fields": "y"}},
                    expect=200)["contact"]
     assert c["fields"] == {"fields": "y"}
+
+
+@pytest.mark.parametrize("name,value,ok", [
+    ("tier", "😀" * 1000, True), ("tier", "😀" * 1001, False),
+    ("tier", "a" * 999 + "😀", True),
+    ("since", "2000-02-29", True), ("since", "1900-02-29", False),
+    ("since", "2021-02-28", True), ("since", "2021-06-31", False),
+    ("score", -0.0, True), ("score", 1e2, True),
+])
+def test_value_edges(typed, name, value, ok):
+    api = typed
+    body = {"email": uniq_email(), "fields": {name: value}}
+    r = api.post("/contacts", body)
+    if ok:
+        assert r.status == 201, r
+        got = r.json["contact"]["fields"][name]
+        assert got == value, got
+    else:
+        assert_error(r, 422, "invalid_field", "fields." + name)
+        assert api.find(body["email"]) == []
+
+
+def test_longest_field_name_in_both_spellings(api):
+    name = "z" * 64
+    api.new_field(name, "number")
+    c = api.create(**{"field_" + name: 1})
+    assert c["fields"] == {name: 1}
+    c = api.patch(c["id"], {"fields": {name: 2}})["contact"]
+    assert c["fields"] == {name: 2}
+    # a wrong value of it is named in full, in the spelling written
+    before = api.state()
+    assert_error(api.request("PATCH", "/contacts/" + c["id"],
+                             body={"field_" + name: "x"}),
+                 422, "invalid_field", "field_" + name)
+    assert_error(api.request("PATCH", "/contacts/" + c["id"],
+                             body={"fields": {name: "x"}}),
+                 422, "invalid_field", "fields." + name)
+    assert api.state() == before
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"field_" + "q" * 64: 1}, "field_" + "q" * 64),
+    ({"fields": {"q" * 64: 1}}, "fields." + "q" * 64),
+    ({"field_" + "q" * 65: 1}, "field_" + "q" * 65),
+    ({"fields": {"q" * 65: 1}}, "fields." + "q" * 65),
+    ({"fields": {"q" * 200: 1}}, "fields." + "q" * 200),
+])
+def test_long_undefined_field_named_in_full(api, body, field):
+    """The error's field is the key as the client wrote it, whole."""
+    c = api.create()
+    before = api.state()
+    assert_error(api.request("PATCH", "/contacts/" + c["id"], body=body),
+                 422, "unknown_field", field)
+    assert_error(api.post("/contacts", dict(body, email=c["email"])),
+                 422, "unknown_field", field)
+    assert api.state() == before
+
+
+def test_fields_empty_object_changes_nothing(typed):
+    api = typed
+    c = api.create(field_tier="gold")
+    r = api.request("PATCH", "/contacts/" + c["id"], body={"fields": {}})
+    assert r.status == 200, r
+    assert r.json["contact"]["fields"] == {"tier": "gold"}

@@ -513,3 +513,19 @@ def test_counts_follow_every_change(api):
     assert counts() == (2, 1)
     assert [x["count"] for x in api.lists()] == [2, 1]
     assert len(api.members(a["id"])) == 2 and len(api.members(b["id"])) == 1
+
+
+def test_get_lists_offsets_skip_deleted_lists(api):
+    ls = [api.new_list(type="employee" if i % 2 else "customer")
+          for i in range(6)]
+    for i in (1, 2, 4):
+        assert api.request("DELETE", "/lists/" + ls[i]["id"]).status == 200
+    shown = [ls[i]["id"] for i in (0, 3, 5)]
+    assert [x["id"] for x in api.lists()] == shown
+    for off in range(4):
+        for limit in (1, 2):
+            assert [x["id"] for x in api.lists(offset=off, limit=limit)] == \
+                shown[off:off + limit], (off, limit)
+    assert [x["id"] for x in api.lists(type="employee")] == \
+        [ls[3]["id"], ls[5]["id"]]
+    assert [x["id"] for x in api.lists(type="customer")] == [ls[0]["id"]]
