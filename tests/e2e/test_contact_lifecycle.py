@@ -523,6 +523,7 @@ PATCH_REFUSALS = [
     ("phone-array", {"phone": ["1"]}, 422, "invalid_field", "phone"),
     ("unknown", {"nickname": "x"}, 422, "unknown_field", "nickname"),
     ("unknown-null", {"nickname": None}, 422, "unknown_field", "nickname"),
+    ("unknown-long", {"n" * 100: 1}, 422, "unknown_field", "n" * 100),
     ("id", {"id": "ZZZZZZZZZ"}, 422, "unknown_field", "id"),
     ("created_at", {"created_at": "2020-01-01T00:00:00.000Z"}, 422,
      "unknown_field", "created_at"),
@@ -640,3 +641,12 @@ def test_restore_remembers_the_status_before_the_last_deletion(api):
     api.delete(c["id"])
     assert api.upsert({"email": c["email"]},
                       expect=200)["contact"]["status"] == "active"
+
+
+def test_patch_body_past_64_kib(api):
+    c = api.create(name="Kept")
+    before = api.state()
+    r = api.request("PATCH", "/contacts/" + c["id"],
+                    body={"name": "x", "company": "y" * (65 * 1024)})
+    assert_error(r, 413)
+    assert api.state() == before
