@@ -26,7 +26,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch",
 SCHEMA_KEYWORDS = {
     "$ref", "type", "enum", "required", "properties", "additionalProperties",
     "patternProperties", "pattern", "minLength", "maxLength", "minimum", "maximum", "items",
-    "maxItems", "minItems",
+    "maxItems", "minItems", "oneOf",
 }
 SCHEMA_ANNOTATIONS = {"description", "format", "default", "examples",
                       "title", "deprecated", "readOnly", "writeOnly"}
@@ -192,6 +192,12 @@ def _validate(doc, schema, v, where, errors):
     unknown = set(schema) - SCHEMA_KEYWORDS - SCHEMA_ANNOTATIONS
     if unknown:
         raise ValueError(f"schema keywords not supported by this validator: {sorted(unknown)}")
+    if "oneOf" in schema:
+        # exactly one of the subschemas holds
+        fits = [sub for sub in schema["oneOf"] if not validate(doc, sub, v, where)]
+        if len(fits) != 1:
+            errors.append(f"{where}: {json.dumps(v)[:80]} matches {len(fits)} of the "
+                          f"oneOf subschemas, not exactly one")
     if "$ref" in schema:
         _validate(doc, resolve_pointer(doc, schema["$ref"]), v, where, errors)
 

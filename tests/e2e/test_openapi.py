@@ -45,6 +45,8 @@ ERROR_CODES = {
     "rate_limited", "unavailable", "internal",
     # Round 2 (issue 11): conflicts with what is stored
     "email_taken", "suppressed", "field_exists",
+    # Round 2 (issues 13, 14): idempotency and the change feed
+    "idempotency_in_progress", "idempotency_mismatch", "cursor_expired",
     # nginx's own errors
     "bad_request", "timeout", "uri_too_long", "not_implemented",
 }
@@ -52,6 +54,9 @@ ERROR_CODES = {
 # Documented statuses that a test from outside cannot cause on a healthy
 # stack.  (method, path, status); "*" matches any.
 ALLOWED_UNPROVOKED = {
+    ("GET", "/contacts/changes", "410"): "needs change feed entries older than "
+                                         "30 days: test_feed.py ages some in SQL, "
+                                         "prunes them and checks the 410",
     ("GET", "/metrics", "404"): "only a client that is not on this host gets it, "
                                 "and the test stack listens on loopback only",
     ("*", "*", "500"): "an internal error cannot be caused from outside on a "
@@ -1053,6 +1058,78 @@ case("DELETE", "/fields/{name}", 404, "deleted already",
      then(deleted_field, "DELETE", lambda c, s: f"/fields/{s['name']}"), code="not_found")
 
 
+# POST /contacts/bulk
+case("POST", "/contacts/bulk", 200, "mixed rows",
+     post("/contacts/bulk", lambda c: {"contacts": [
+         {"email": c.new_email()}, {"email": "not-an-email"},
+         {"email": c.new_email(), "addToLists": [NO_ID]}]}),
+     check=lambda c, r, b: expect(b["created"] == 1 and b["failed"] == 2, repr(b)))
+case("POST", "/contacts/bulk", 400, "not JSON", post("/contacts/bulk", b"{"),
+     code="invalid_json")
+case("POST", "/contacts/bulk", 401, "no key",
+     post("/contacts/bulk", {"contacts": [{"email": "a@example.com"}]}, auth=None),
+     code="unauthorized")
+case("POST", "/contacts/bulk", 413, "more than 4 MiB",
+     post("/contacts/bulk", {"contacts": [{"email": "a@example.com",
+                                           "name": "x" * (4 * 1024 * 1024)}]}),
+     code="payload_too_large")
+case("POST", "/contacts/bulk", 415, "text/plain",
+     post("/contacts/bulk", {"contacts": []}, ctype="text/plain"),
+     code="unsupported_media_type")
+case("POST", "/contacts/bulk", 422, "no rows", post("/contacts/bulk", {"contacts": []}),
+     code="invalid_field", field="contacts")
+case("POST", "/contacts/bulk", 422, "1001 rows",
+     post("/contacts/bulk", {"contacts": [{"email": "r%d@example.com" % i}
+                                          for i in range(1001)]}),
+     code="invalid_field", field="contacts")
+
+
+# GET /contacts/changes
+case("GET", "/contacts/changes", 200, "from the start", get("/contacts/changes"))
+case("GET", "/contacts/changes", 200, "after a cursor, limit 1",
+     get("/contacts/changes", query={"after": "0.0", "limit": "1"}))
+case("GET", "/contacts/changes", 400, "malformed cursor",
+     get("/contacts/changes", query={"after": "x"}), code="invalid_parameter",
+     field="after")
+case("GET", "/contacts/changes", 400, "limit 0",
+     get("/contacts/changes", query={"limit": "0"}), code="invalid_parameter",
+     field="limit")
+case("GET", "/contacts/changes", 401, "no key", get("/contacts/changes", auth=None),
+     code="unauthorized")
+
+# GET /contacts with eid and updated_since
+case("GET", "/contacts", 200, "eid", get("/contacts", query={"eid": "CRM-1"}))
+case("GET", "/contacts", 200, "updated_since",
+     get("/contacts", query={"updated_since": "2020-01-01T00:00:00Z"}))
+case("GET", "/contacts", 400, "malformed updated_since",
+     get("/contacts", query={"updated_since": "yesterday"}), code="invalid_parameter",
+     field="updated_since")
+
+
+# 304: every GET again with the ETag its answer carried
+def not_modified(concrete, auth="key"):
+    def send(c):
+        path = concrete(c) if callable(concrete) else concrete
+        first = c.send("GET", path, auth=auth)
+        tag = first.header("ETag")
+        assert first.status == 200 and tag, first
+        return c.send("GET", path, auth=auth, headers={"If-None-Match": tag})
+    return send
+
+
+for path, concrete, auth in [
+        # (not /metrics: its counters count the request itself)
+        ("/healthz", "/healthz", None),
+        ("/test", "/test", "key"), ("/contacts", "/contacts", "key"),
+        ("/contacts/changes", "/contacts/changes", "key"),
+        ("/contacts/{id}", lambda c: f"/contacts/{c.contact_id}", "key"),
+        ("/lists", "/lists", "key"),
+        ("/lists/{id}", lambda c: f"/lists/{c.list_id}", "key"),
+        ("/lists/{id}/contacts", lambda c: f"/lists/{c.list_id}/contacts", "key"),
+        ("/fields", "/fields", "key")]:
+    case("GET", path, 304, "If-None-Match of its ETag", not_modified(concrete, auth))
+
+
 # 429: a key of its own limited to 1 request/s (contactsctl key create
 # --rate-limit 1), so that a short burst meets the service's own limit and
 # the other cases are not slowed down.
@@ -1090,7 +1167,9 @@ for method, path, concrete, body in [
         ("GET", "/fields", "/fields", None),
         ("POST", "/fields", "/fields", {}),
         ("DELETE", "/fields/{name}", f"/fields/{NO_FIELD}", None),
-        ("DELETE", "/suppressions", "/suppressions?email=nobody.at.all%40example.com", None)]:
+        ("DELETE", "/suppressions", "/suppressions?email=nobody.at.all%40example.com", None),
+        ("POST", "/contacts/bulk", "/contacts/bulk", {"contacts": []}),
+        ("GET", "/contacts/changes", "/contacts/changes", None)]:
     case(method, path, 429, "burst", burst(method, concrete, body), code="rate_limited")
 
 
@@ -1214,7 +1293,10 @@ def test_parameters_have_constraints():
             "email": {"type": "string"},
             "type": {},
             "erase": {"type": "boolean", "default": False},
-            "suppress": {"type": "boolean", "default": False}}
+            "suppress": {"type": "boolean", "default": False},
+            "eid": {"type": "string"},
+            "updated_since": {"type": "string"},
+            "after": {"type": "string"}}
     want_path = {"id": {"pattern": "^[A-Za-z0-9]{9}$"},
                  "name": {"pattern": "^[a-z0-9_]{1,64}$"}}
     seen = set()
@@ -1232,6 +1314,10 @@ def test_parameters_have_constraints():
                 in_path.discard(p["name"])
                 for k, v in want_path[p["name"]].items():
                     assert schema.get(k) == v, f"{where}: {k}"
+                continue
+            if p["in"] == "header":
+                # Idempotency-Key, If-None-Match: described, not constrained here
+                assert p["name"] in ("Idempotency-Key", "If-None-Match"), where
                 continue
             assert p["in"] == "query", where
             for k, v in want[p["name"]].items():
@@ -1345,7 +1431,7 @@ def test_unprovoked_statuses_are_only_the_allowed_ones():
             if not any((cs.method, cs.path, cs.status) == s for cs in CASES)]
     assert all(allowed_unprovoked(*s) for s in left), \
         [s for s in left if not allowed_unprovoked(*s)]
-    assert {s[2] for s in left} <= {"404", "500", "503"}, left
+    assert {s[2] for s in left} <= {"404", "410", "500", "503"}, left
 
 
 @pytest.mark.parametrize("method,path,status", provoked_statuses(),
