@@ -22,6 +22,7 @@ import concurrent.futures
 import http.client
 import json
 import os
+import random
 import threading
 import time
 import uuid
@@ -260,3 +261,70 @@ def test_races_leave_no_personal_data_in_the_logs(api):
         for tok in tokens:
             assert tok not in text, "%s holds %s: %s" % (
                 p, tok, [ln for ln in text.splitlines() if tok in ln][:2])
+
+
+def test_no_deadlock_between_list_and_field_writers(api):
+    """Writers that touch the same lists and fields in every order at once
+    (adds and removals naming lists in opposite orders, deletions and
+    restores that move every list's count, erasures, DELETE /fields of
+    fields being written): each answer is an allowed one, never a 5xx
+    (a deadlock the service did not resolve would be)."""
+    lists = [api.new_list()["id"] for _ in range(4)]
+    names = ["fa", "fb", "fc"]
+    for n in names:
+        api.new_field(n, "number")
+    cs = [api.create(addToLists=lists) for _ in range(6)]
+    failures = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + 40
+
+    def worker(seed):
+        rnd = random.Random(seed)
+        for i in range(40):
+            if time.monotonic() > deadline:
+                return
+            c = rnd.choice(cs)
+            op = rnd.random()
+            ls = lists[:]
+            rnd.shuffle(ls)
+            fs = names[:]
+            rnd.shuffle(fs)
+            if op < 0.35:
+                body = {"addToLists": ls[:2], "removeFromLists": ls[2:],
+                        "fields": {f: i for f in fs}}
+                r = api.request("PATCH", "/contacts/" + c["id"], body=body)
+            elif op < 0.55:
+                r = api.post("/contacts", {"email": c["email"],
+                                           "addToLists": ls,
+                                           "fields": {fs[0]: i}})
+            elif op < 0.75:
+                r = api.request("DELETE", "/contacts/" + c["id"])
+            elif op < 0.8:
+                r = api.request("DELETE", "/contacts/" + c["id"],
+                                params={"erase": "true"})
+            elif op < 0.9:
+                f = rnd.choice(names)
+                r = api.request("DELETE", "/fields/" + f)
+                if r.status == 204:
+                    r2 = api.post("/fields", {"name": f, "type": "number"})
+                    if r2.status not in (201, 409):
+                        r = r2
+            else:
+                r = api.request("PATCH", "/contacts/" + c["id"],
+                                body={"status": "active"})
+            if r.status >= 500 or r.status not in (200, 201, 204, 404,
+                                                   409, 422):
+                with lock:
+                    failures.append(r)
+            elif r.status == 422:
+                code = (r.error or {}).get("code")
+                if code != "unknown_field":
+                    with lock:
+                        failures.append(r)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        for f in [ex.submit(worker, s) for s in range(8)]:
+            f.result(timeout=120)
+    assert not failures, failures[:3]
+    for lid in lists:
+        assert api.get_list(lid)["count"] == len(api.members(lid))
