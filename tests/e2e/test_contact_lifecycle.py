@@ -650,3 +650,23 @@ def test_patch_body_past_64_kib(api):
                     body={"name": "x", "company": "y" * (65 * 1024)})
     assert_error(r, 413)
     assert api.state() == before
+
+
+def test_delete_and_erase_by_email_stay_in_the_organization(api, api_b):
+    email = uniq_email("iso")
+    a = api.create(email=email, name="A")
+    before = api.state()
+    for params, body in (({"email": email}, None),
+                         ({"email": email, "erase": "true"}, None),
+                         ({"erase": "true", "suppress": "true"}, {"email": email}),
+                         (None, {"email": email.upper()})):
+        r = api_b.request("DELETE", "/contacts", params=params, body=body)
+        assert_error(r, 404, "not_found")
+    assert_error(api_b.request("DELETE", "/suppressions",
+                               params={"email": email}), 404, "not_found")
+    assert api.state() == before
+    assert api.get_contact(a["id"]) == a
+    # and B's contact of that email is B's own
+    b = api_b.create(email=email)
+    assert api_b.delete("/contacts", params={"email": email})["id"] == b["id"]
+    assert api.get_contact(a["id"]) == a
