@@ -499,6 +499,119 @@ class Client:
                 return lst
         pytest.fail("list %s not in GET /lists" % list_id)
 
+    # Round 2: one contact by id, DELETE, PATCH, lists by id, fields
+
+    def delete(self, path, body=None, params=None, expect=200):
+        """DELETE PATH (a contact id, or a path starting with /).  With
+        expect=200 the answer must be {"contact"}: the contact is returned;
+        with 204 the answer must be empty; otherwise the Resp."""
+        if not path.startswith("/"):
+            path = "/contacts/" + path
+        r = self.request("DELETE", path, body=body, params=params)
+        if expect == 200:
+            assert r.status == 200, r
+            assert_json(r)
+            assert set(r.json) == {"contact"}, r
+            assert_contact(r.json["contact"])
+            return r.json["contact"]
+        if expect == 204:
+            assert r.status == 204 and r.raw == b"", r
+            return r
+        assert r.status == expect, r
+        return r
+
+    def erase(self, contact_id, suppress=False):
+        """DELETE /contacts/{id}?erase=true[&suppress=true], must be 204."""
+        params = {"erase": "true"}
+        if suppress:
+            params["suppress"] = "true"
+        return self.delete(contact_id, params=params, expect=204)
+
+    def patch(self, contact_id, body):
+        """PATCH /contacts/{id} that must succeed; the parsed answer
+        {"contact","listsUpdated","listsRemoved"}."""
+        r = self.request("PATCH", "/contacts/" + contact_id, body=body)
+        assert r.status == 200, r
+        assert_json(r)
+        assert set(r.json) == {"contact", "listsUpdated", "listsRemoved"}, r
+        assert_contact(r.json["contact"])
+        return r.json
+
+    def get_contact(self, contact_id):
+        """GET /contacts/{id} that must be 200; the contact."""
+        r = self.get("/contacts/" + contact_id)
+        assert r.status == 200, r
+        assert_json(r)
+        assert set(r.json) == {"contact"}, r
+        assert_contact(r.json["contact"])
+        return r.json["contact"]
+
+    def all_contacts_all(self, max_pages=20):
+        """Every contact with includeAll=true, following Link (bounded)."""
+        out = []
+        path = "/contacts?includeAll=true"
+        for _ in range(max_pages):
+            r = self.get(path)
+            assert r.status == 200, r
+            for c in r.json["contacts"]:
+                assert_contact(c)
+            out.extend(r.json["contacts"])
+            path = next_link(r)
+            if path is None:
+                return out
+        pytest.fail("more than %d pages" % max_pages)
+
+    def get_list(self, list_id):
+        """GET /lists/{id} that must be 200; the list."""
+        r = self.get("/lists/" + list_id)
+        assert r.status == 200, r
+        assert_json(r)
+        assert set(r.json) == {"list"}, r
+        assert_list(r.json["list"])
+        return r.json["list"]
+
+    def members(self, list_id, max_pages=50, **params):
+        """Every member of a list, following Link rel=next (bounded)."""
+        out = []
+        r = self.get("/lists/%s/contacts" % list_id, params=params or None)
+        for _ in range(max_pages):
+            assert r.status == 200, r
+            assert_json(r)
+            assert set(r.json) == {"contacts"}, r
+            for c in r.json["contacts"]:
+                assert_contact(c)
+            out.extend(r.json["contacts"])
+            nxt = next_link(r)
+            if nxt is None:
+                return out
+            r = self.get(nxt)
+        pytest.fail("more than %d pages" % max_pages)
+
+    def new_field(self, name, type):
+        """POST /fields that must be 201; the field."""
+        r = self.post("/fields", {"name": name, "type": type})
+        assert r.status == 201, r
+        assert_json(r)
+        assert set(r.json) == {"field"}, r
+        f = r.json["field"]
+        assert set(f) == {"name", "type", "created_at"}, f
+        assert (f["name"], f["type"]) == (name, type), f
+        assert TS_RE.match(f["created_at"]), f
+        return f
+
+    def fields(self):
+        r = self.get("/fields")
+        assert r.status == 200, r
+        assert_json(r)
+        assert set(r.json) == {"fields"}, r
+        return r.json["fields"]
+
+    def state(self):
+        """Everything a refused write must leave as it was: every contact
+        (includeAll), every list and every field definition."""
+        return {"contacts": self.all_contacts_all(), "lists": self.lists(),
+                "fields": self.fields()}
+
 
 def new_org(name=None, key_name=None):
     """A fresh organization with one key, through the admin CLI."""
