@@ -27,7 +27,7 @@ enum api_error {
 	API_UNAVAILABLE,            /* 503 */
 };
 
-#define APIERR_FIELD_LEN 64
+#define APIERR_FIELD_LEN 256 /* a request's key named in full (fields.<64>, unknown keys) */
 #define APIERR_MESSAGE_LEN 512
 
 /* Caller storage: what went wrong with a request, set by apierr_set(). */

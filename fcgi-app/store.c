@@ -166,6 +166,16 @@ static bool sqlstate_is(const struct store *s, const char *prefix)
 	return strncmp(s->sqlstate, prefix, strlen(prefix)) == 0;
 }
 
+/* A failed statement's message without its DETAIL: a unique violation's
+ * DETAIL quotes the row's values (an email), which no log may hold.  The
+ * primary message names the constraint, which is what callers look at. */
+static const char *primary_message(const PGresult *r)
+{
+	const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
+	return m ? m : PQresultErrorMessage(r);
+}
+
 /* How many columns a statement's rows have, as its decoder reads them by
  * the enums of store_sql.h; 0 for those read by hand. */
 static int result_columns(enum stmt id)
@@ -247,7 +257,7 @@ static enum store_status run(struct store *s, enum stmt id,
 		state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 		snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "");
 		set_error(s, stmt_defs[id].name,
-			  r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn));
+			  r ? primary_message(r) : PQerrorMessage(s->conn));
 		PQclear(r);
 		s->errors++;
 		if (PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is(s, "08") ||

@@ -23,6 +23,16 @@ static void listing_init(struct listing *ls, const char *list_id)
 	ls->list_id = list_id;
 }
 
+/* sha256 of data[0..len) in hex into out (2 * SHA256_LEN + 1 bytes). */
+static void hash_hex(const char *data, size_t len, char *out)
+{
+	uint8_t h[SHA256_LEN];
+
+	sha256(data, len, h);
+	for (size_t i = 0; i < SHA256_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
 /* The one filter of GET /contacts, if any: email, eid or updated_since.
  * False: answered 400. */
 static bool read_filter(const struct query *q, struct listing *ls,
@@ -31,6 +41,7 @@ static bool read_filter(const struct query *q, struct listing *ls,
 	static const char *const names[] = {"email", "eid", "updated_since"};
 	const char *v = NULL, *name = NULL;
 	size_t len = 0;
+	char hex[2 * SHA256_LEN + 1];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *val;
@@ -61,12 +72,11 @@ static bool read_filter(const struct query *q, struct listing *ls,
 		if (!read_email(v, len, res, &ls->email_key))
 			return false;
 		ls->kind = LISTING_EMAIL;
-		snprintf(ls->what, sizeof(ls->what), "e:%d:%s", ls->include_all,
-			 ls->email_key);
+		/* The key names the email by its hash: a look-up of an erased
+		 * (suppressed) email must not put it back in Redis in clear. */
+		hash_hex(ls->email_key, strlen(ls->email_key), hex);
+		snprintf(ls->what, sizeof(ls->what), "e:%d:%s", ls->include_all, hex);
 	} else if (name == names[1]) {
-		uint8_t h[SHA256_LEN];
-		char hex[2 * SHA256_LEN + 1];
-
 		if (len == 0 || memchr(v, '\0', len) || !utf8_valid(v, len) ||
 		    utf8_length(v, len) > 255) {
 			response_fail(res, API_INVALID_PARAMETER, "eid",
@@ -78,9 +88,7 @@ static bool read_filter(const struct query *q, struct listing *ls,
 		memcpy(ls->eid, v, len);
 		ls->eid[len] = '\0';
 		/* An eid may be longer than a key should be: its hash names it. */
-		sha256(v, len, h);
-		for (size_t i = 0; i < SHA256_LEN; i++)
-			snprintf(hex + 2 * i, 3, "%02x", h[i]);
+		hash_hex(v, len, hex);
 		snprintf(ls->what, sizeof(ls->what), "i:%d:%lld:%d:%s", ls->include_all,
 			 (long long)ls->page.offset, ls->page.limit, hex);
 	} else {
