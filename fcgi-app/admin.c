@@ -325,38 +325,42 @@ int admin_org_create(struct admin *a, const char *name)
 #define SQL_FEED_PRUNE "SELECT changes_prune(make_interval(days => $1::int), 10000)"
 #define SQL_IDEM_PRUNE "SELECT idempotency_prune(10000)"
 
+/* Runs a batch-deleting statement until a batch deletes nothing; the
+ * rows deleted, or -1. */
+static long long prune_batches(struct admin *a, const char *sql, int nparams,
+			       const char *const *params)
+{
+	long long total = 0, n;
+
+	do {
+		PGresult *r = exec(a, "prune", sql, nparams, params);
+
+		if (!r)
+			return -1;
+		n = atoll(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		total += n;
+	} while (n > 0);
+	return total;
+}
+
 int admin_prune(struct admin *a, const char *keep_days)
 {
 	const char *params[] = {keep_days};
 	char *end;
 	long days = strtol(keep_days, &end, 10);
-	long long total = 0, n;
+	long long n;
 
 	if (*keep_days == '\0' || *end != '\0' || days < 30 || days > 36500) {
 		fprintf(stderr, "contactsctl: --keep-days must be a whole number of days, at least 30\n");
 		return -1;
 	}
-	do {
-		PGresult *r = exec(a, "feed prune", SQL_FEED_PRUNE, 1, params);
-
-		if (!r)
-			return -1;
-		n = atoll(PQgetvalue(r, 0, 0));
-		PQclear(r);
-		total += n;
-	} while (n > 0);
-	printf("pruned %lld change feed entries older than %ld days\n", total, days);
-	total = 0;
-	do {
-		PGresult *r = exec(a, "prune", SQL_IDEM_PRUNE, 0, NULL);
-
-		if (!r)
-			return -1;
-		n = atoll(PQgetvalue(r, 0, 0));
-		PQclear(r);
-		total += n;
-	} while (n > 0);
-	printf("pruned %lld expired idempotency keys\n", total);
+	if ((n = prune_batches(a, SQL_FEED_PRUNE, 1, params)) < 0)
+		return -1;
+	printf("pruned %lld change feed entries older than %ld days\n", n, days);
+	if ((n = prune_batches(a, SQL_IDEM_PRUNE, 0, NULL)) < 0)
+		return -1;
+	printf("pruned %lld expired idempotency keys\n", n);
 	return 0;
 }
 

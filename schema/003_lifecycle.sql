@@ -278,6 +278,17 @@ CREATE TYPE contact_write AS (
     err_detail text
 );
 
+-- The ids of p_ids that are not lists of p_org (or are deleted ones), each
+-- once, in the order first given, as "a, b"; NULL when there is none.
+CREATE FUNCTION unknown_lists(p_org text, p_ids text[]) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT string_agg(u.x, ', ' ORDER BY u.n)
+      FROM (SELECT x, min(n) AS n
+              FROM unnest(p_ids) WITH ORDINALITY AS t (x, n) GROUP BY x) u
+     WHERE NOT EXISTS (SELECT 1 FROM lists l WHERE l.id = u.x
+                          AND l.org_id = p_org AND l.deleted_at IS NULL)
+$$;
+
 -- Why a write that names these lists and custom field values must be
 -- refused, or NULL when it need not be.  Unknown (or deleted) lists, then
 -- custom fields that are not defined or whose value has the wrong type.
@@ -297,27 +308,15 @@ DECLARE
     v_name text;
     v_defined boolean;
 BEGIN
-    IF cardinality(p_add) > 0 THEN
-        SELECT string_agg(u.x, ', ' ORDER BY u.n) INTO v_ids
-          FROM (SELECT x, min(n) AS n
-                  FROM unnest(p_add) WITH ORDINALITY AS t (x, n) GROUP BY x) u
-         WHERE NOT EXISTS (SELECT 1 FROM lists l WHERE l.id = u.x
-                              AND l.org_id = p_org AND l.deleted_at IS NULL);
-        IF v_ids IS NOT NULL THEN
-            r.err := 'unknown_list'; r.err_field := 'addToLists'; r.err_detail := v_ids;
-            RETURN r;
-        END IF;
+    v_ids := unknown_lists(p_org, p_add);
+    IF v_ids IS NOT NULL THEN
+        r.err := 'unknown_list'; r.err_field := 'addToLists'; r.err_detail := v_ids;
+        RETURN r;
     END IF;
-    IF cardinality(p_remove) > 0 THEN
-        SELECT string_agg(u.x, ', ' ORDER BY u.n) INTO v_ids
-          FROM (SELECT x, min(n) AS n
-                  FROM unnest(p_remove) WITH ORDINALITY AS t (x, n) GROUP BY x) u
-         WHERE NOT EXISTS (SELECT 1 FROM lists l WHERE l.id = u.x
-                              AND l.org_id = p_org AND l.deleted_at IS NULL);
-        IF v_ids IS NOT NULL THEN
-            r.err := 'unknown_list'; r.err_field := 'removeFromLists'; r.err_detail := v_ids;
-            RETURN r;
-        END IF;
+    v_ids := unknown_lists(p_org, p_remove);
+    IF v_ids IS NOT NULL THEN
+        r.err := 'unknown_list'; r.err_field := 'removeFromLists'; r.err_detail := v_ids;
+        RETURN r;
     END IF;
     IF p_cf IS NOT NULL AND p_cf <> '{}' THEN
         PERFORM 1 FROM custom_fields f
