@@ -32,6 +32,9 @@ struct app {
 	const char *idem_key;
 	char idem_hash[2 + 2 * 32 + 1];
 	uint64_t deferred_note;
+	/* What the write being served retires from the cache, filled by
+	 * its handler (deps.h, writes.h). */
+	struct deps retire;
 	struct cache_stats published; /* what was added to the slot so far */
 	uint64_t published_pg_errors;
 	uint64_t access_successes; /* successes answered: access_log's sample */

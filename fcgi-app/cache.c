@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "resp.h"
 
 #define BACKOFF_MIN_MS 100
 /* One read of a reply: hiredis reads 16 KiB at a time, which makes a page
@@ -26,6 +28,7 @@ struct cache {
 	int64_t retry_at_ms;
 	int backoff_ms;
 	struct cache_stats stats;
+	struct buf scratch; /* commands, headers, small replies */
 };
 
 static int64_t now_ms(void)
@@ -60,6 +63,7 @@ void cache_free(struct cache *c)
 		return;
 	if (c->ctx)
 		redisFree(c->ctx);
+	buf_cleanup(&c->scratch);
 	free(c->host);
 	free(c);
 }
@@ -122,70 +126,13 @@ static bool ready(struct cache *c)
 	return true;
 }
 
-/* "$<n>\r\n<n bytes>\r\n" or "$-1\r\n" at p[0..len): the bytes used, 0
- * when more are needed, -1 when it is something else.  *off and *n give
- * the bytes (*n = -1 for nil). */
-static long parse_bulk(const char *p, size_t len, size_t *off, long long *n)
-{
-	size_t i = 1;
-	long long v = 0;
-	bool neg = false;
-
-	if (len < 1)
-		return 0;
-	if (p[0] != '$')
-		return -1;
-	if (i < len && p[i] == '-') {
-		neg = true;
-		i++;
-	}
-	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
-		if (v > 1000000000LL)
-			return -1; /* Redis strings are at most 512 MB */
-		v = v * 10 + (p[i] - '0');
-	}
-	if (i + 2 > len)
-		return 0;
-	if (p[i] != '\r' || p[i + 1] != '\n' || (neg && v != 1))
-		return -1;
-	i += 2;
-	if (neg) {
-		*n = -1;
-		return (long)i;
-	}
-	if (i + (size_t)v + 2 > len)
-		return 0;
-	if (p[i + v] != '\r' || p[i + v + 1] != '\n')
-		return -1;
-	*off = i;
-	*n = v;
-	return (long)(i + (size_t)v + 2);
-}
-
-/* MGET of two keys, its reply read straight into out (after what it
- * holds), which saves the copies hiredis's reader would make of a page.
- * On success el[] locate the two values in out (n = -1: nil) and out->len
- * is back where it was; the caller uses them before appending anything.
- * The context is used only for its socket: no reply is left pending in
- * hiredis's reader.  -1 on failure (the context's errstr says why). */
-struct span {
-	size_t off;
-	long long n;
-};
-
-static int mget2(struct cache *c, const char *k1, const char *k2, struct buf *out,
-		 struct span el[2])
+/* Writes all of iov to the socket.  -1 on failure (errstr says why). */
+static int send_all(struct cache *c, struct iovec *iov, int n)
 {
 	redisContext *ctx = c->ctx;
-	char cmd[CACHE_KEY_MAX + 128];
-	size_t base = out->len, sent = 0;
-	int len = snprintf(cmd, sizeof(cmd), "*3\r\n$4\r\nMGET\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
-			   strlen(k1), k1, strlen(k2), k2);
 
-	if (len < 0 || (size_t)len >= sizeof(cmd))
-		return -1;
-	while (sent < (size_t)len) {
-		ssize_t w = write(ctx->fd, cmd + sent, (size_t)len - sent);
+	while (n > 0) {
+		ssize_t w = writev(ctx->fd, iov, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -193,141 +140,353 @@ static int mget2(struct cache *c, const char *k1, const char *k2, struct buf *ou
 			snprintf(ctx->errstr, sizeof(ctx->errstr), "%s", strerror(errno));
 			return -1;
 		}
-		sent += (size_t)w;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
 	}
+	return 0;
+}
+
+/* Reads nreplies replies into in (after in->len, which is put back), each
+ * parsed into stride values at v + k * stride, offsets made relative to
+ * in->data.  The context is used only for its socket: nothing is left
+ * pending in hiredis's reader.  -1 on failure. */
+static int read_replies(struct cache *c, struct buf *in, int nreplies,
+			struct resp_value *v, size_t stride)
+{
+	redisContext *ctx = c->ctx;
+	size_t base = in->len;
+
 	for (;;) {
-		const char *p = out->data ? out->data + base : "";
-		size_t have = out->len - base;
-		long u1 = 0, u2 = 0;
+		size_t at = base;
+		int k;
+		enum resp_status st = RESP_OK;
 		ssize_t n;
 
-		if (have >= 4 && memcmp(p, "*2\r\n", 4) == 0) {
-			u1 = parse_bulk(p + 4, have - 4, &el[0].off, &el[0].n);
-			if (u1 > 0)
-				u2 = parse_bulk(p + 4 + u1, have - 4 - (size_t)u1, &el[1].off,
-						&el[1].n);
-			if (u1 > 0 && u2 > 0) {
-				el[0].off += base + 4;
-				el[1].off += base + 4 + (size_t)u1;
-				out->len = base;
-				return 0;
-			}
+		for (k = 0; k < nreplies; k++) {
+			size_t used;
+			struct resp_value *r = v + (size_t)k * stride;
+
+			st = resp_parse(in->data ? in->data + at : "", in->len - at, r,
+					stride, &used);
+			if (st != RESP_OK)
+				break;
+			for (size_t e = 0; e < (r->type == RESP_ARRAY ? r->len + 1 : 1); e++)
+				r[e].off += at;
+			at += used;
 		}
-		if (u1 < 0 || u2 < 0 || (have >= 4 && memcmp(p, "*2\r\n", 4) != 0) ||
-		    (have > 0 && p[0] != '*')) {
+		if (k == nreplies) {
+			in->len = base;
+			return 0;
+		}
+		if (st == RESP_BAD) {
 			snprintf(ctx->errstr, sizeof(ctx->errstr), "unexpected reply");
-			out->len = base;
+			in->len = base;
 			return -1;
 		}
-		buf_reserve(out, READ_CHUNK);
+		buf_reserve(in, READ_CHUNK);
 		/* SO_RCVTIMEO (redis_timeout_ms) bounds the wait */
-		n = read(ctx->fd, out->data + out->len, READ_CHUNK);
+		n = read(ctx->fd, in->data + in->len, READ_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			snprintf(ctx->errstr, sizeof(ctx->errstr), "%s",
 				 n == 0 ? "connection closed" : strerror(errno));
-			out->len = base;
+			in->len = base;
 			return -1;
 		}
-		out->len += (size_t)n;
+		in->len += (size_t)n;
 	}
 }
 
-/* "c4": the fourth layout of the entries (c3 plus the answer's ETag) (see cache.h); a new layout takes
- * a new name so that a deploy never reads entries written by old code. */
+/* Appends one command in RESP to b: argc arguments. */
+static void put_command(struct buf *b, int argc, const char *const *argv)
+{
+	buf_printf(b, "*%d\r\n", argc);
+	for (int i = 0; i < argc; i++)
+		buf_printf(b, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
+}
+
+/* "HMGET g2:<org> <names...>" appended to b. */
+static void put_hmget(struct buf *b, const char *hkey, const struct deps *d,
+		      const bool *skip)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->n; i++)
+		n += !(skip && skip[i]);
+	buf_printf(b, "*%d\r\n$5\r\nHMGET\r\n$%zu\r\n%s\r\n", n + 2, strlen(hkey), hkey);
+	for (int i = 0; i < d->n; i++)
+		if (!(skip && skip[i]))
+			buf_printf(b, "$%zu\r\n%s\r\n", strlen(d->name[i]), d->name[i]);
+}
+
+static void hash_key(char *out, size_t n, const char *org)
+{
+	snprintf(out, n, "g2:%s", org);
+}
+
+/* "c5": the fifth layout of the entries: a header naming the counters
+ * the entry depends on with the values it was read under, then what the
+ * caller stored (see cache.h).  A new layout takes a new name so that a
+ * deploy never reads entries written by old code. */
 static void entry_key(char *out, size_t n, const char *org, int64_t epoch,
 		      const char *what)
 {
-	snprintf(out, n, "c4:%s:%lld:%s", org, (long long)epoch, what);
+	snprintf(out, n, "c5:%s:%lld:%s", org, (long long)epoch, what);
+}
+
+/* Adds a counter's value, as Redis answered it, to the ticket. */
+static int ticket_add(struct cache_ticket *t, const char *name,
+		      const struct buf *in, const struct resp_value *v)
+{
+	if (t->n == CACHE_TICKET_MAX)
+		return -1;
+	if (v->type == RESP_NIL) {
+		strcpy(t->gen[t->n], "0"); /* never bumped */
+	} else if (v->type == RESP_BULK && v->len > 0 && v->len < sizeof(t->gen[0])) {
+		memcpy(t->gen[t->n], in->data + v->off, v->len);
+		t->gen[t->n][v->len] = '\0';
+	} else {
+		return -1;
+	}
+	snprintf(t->name[t->n], sizeof(t->name[0]), "%s", name);
+	t->n++;
+	return 0;
+}
+
+static const char *ticket_gen(const struct cache_ticket *t, const char *name)
+{
+	for (int i = 0; i < t->n; i++)
+		if (strcmp(t->name[i], name) == 0)
+			return t->gen[i];
+	return NULL;
+}
+
+/* An entry's header: "#name=value,name=value\n", value a number or "?"
+ * (not known when it was stored: never a hit).  Parsed into names and
+ * values; the payload's offset in *payload.  -1: not a header we wrote. */
+struct header {
+	struct deps names;
+	char gen[DEPS_MAX][24];
+};
+
+static int parse_header(const char *p, size_t len, struct header *h, size_t *payload)
+{
+	size_t i = 1;
+
+	deps_init(&h->names);
+	if (len < 2 || p[0] != '#')
+		return -1;
+	while (i < len && p[i] != '\n') {
+		char name[DEPS_NAME_MAX];
+		size_t a = i, k;
+
+		while (i < len && p[i] != '=' && i - a < DEPS_NAME_MAX - 1)
+			i++;
+		if (i >= len || p[i] != '=' || i == a)
+			return -1;
+		memcpy(name, p + a, i - a);
+		name[i - a] = '\0';
+		a = ++i;
+		while (i < len && p[i] != ',' && p[i] != '\n' && i - a < sizeof(h->gen[0]) - 1)
+			i++;
+		if (i >= len || i == a || (p[i] != ',' && p[i] != '\n'))
+			return -1;
+		k = (size_t)h->names.n;
+		deps_add(&h->names, name);
+		if (h->names.overflow || (size_t)h->names.n == k)
+			return -1;
+		memcpy(h->gen[k], p + a, i - a);
+		h->gen[k][i - a] = '\0';
+		if (p[i] == ',')
+			i++;
+	}
+	if (i >= len)
+		return -1;
+	*payload = i + 1;
+	return 0;
 }
 
 enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
-			    const char *what, struct buf *out,
-			    struct cache_ticket *ticket)
+			    const char *what, const struct deps *fixed,
+			    struct buf *out, struct cache_ticket *ticket)
 {
-	char gkey[64], ekey[CACHE_KEY_MAX];
-	struct span el[2];
-	size_t base = out->len, glen;
-	const char *v;
+	char hkey[64], ekey[CACHE_KEY_MAX];
+	const char *argv[2] = {"GET", ekey};
+	struct resp_value v[2][CACHE_TICKET_MAX + 1], *e = &v[1][0];
+	struct header h;
+	struct iovec iov;
+	size_t base = out->len, payload = 0;
+	bool match = true, have_all = true, skip[DEPS_MAX];
+	struct buf *cmd = &c->scratch;
 
 	ticket->valid = false;
+	ticket->n = 0;
 	if (!ready(c))
 		return CACHE_OFF;
-	snprintf(gkey, sizeof(gkey), "g:%s", org);
+	hash_key(hkey, sizeof(hkey), org);
 	entry_key(ekey, sizeof(ekey), org, epoch, what);
-	if (mget2(c, gkey, ekey, out, el) < 0 ||
-	    el[0].n >= (long long)sizeof(ticket->generation)) {
-		out->len = base;
-		if (out->data)
-			out->data[base] = '\0';
-		fail(c, "get");
-		return CACHE_ERROR;
-	}
-	if (el[0].n >= 0) {
-		memcpy(ticket->generation, out->data + el[0].off, (size_t)el[0].n);
-		ticket->generation[el[0].n] = '\0';
-	} else {
-		strcpy(ticket->generation, "0"); /* never written to */
-	}
+	/* One round trip: the counters named by the key, and the entry. */
+	buf_reset(cmd);
+	put_hmget(cmd, hkey, fixed, NULL);
+	put_command(cmd, 2, argv);
+	iov.iov_base = cmd->data;
+	iov.iov_len = cmd->len;
+	if (send_all(c, &iov, 1) < 0 || read_replies(c, out, 2, &v[0][0], CACHE_TICKET_MAX + 1) < 0 ||
+	    v[0][0].type != RESP_ARRAY || v[0][0].len != (size_t)fixed->n ||
+	    (e->type != RESP_BULK && e->type != RESP_NIL))
+		goto fail;
+	for (int i = 0; i < fixed->n; i++)
+		if (ticket_add(ticket, fixed->name[i], out, &v[0][i + 1]) < 0)
+			goto fail;
 	ticket->valid = true;
-	glen = strlen(ticket->generation);
-	v = el[1].n >= 0 ? out->data + el[1].off : NULL;
-	/* A hit is an entry tagged with the generation read now: its bytes
-	 * after the tag move down to where out ended. */
-	if (v && el[1].n > (long long)glen && memcmp(v, ticket->generation, glen) == 0 &&
-	    v[glen] == ':') {
-		size_t n = (size_t)el[1].n - glen - 1;
-
-		memmove(out->data + base, v + glen + 1, n);
-		out->len = base + n;
-		out->data[out->len] = '\0';
-		c->stats.hits++;
-		return CACHE_HIT;
+	if (e->type == RESP_NIL ||
+	    parse_header(out->data + e->off, e->len, &h, &payload) < 0)
+		goto miss;
+	/* The counters the entry found it depends on once read: a second
+	 * round trip, for those the key did not name. */
+	for (int i = 0; i < h.names.n; i++) {
+		skip[i] = ticket_gen(ticket, h.names.name[i]) != NULL;
+		have_all = have_all && skip[i];
 	}
+	if (!have_all) {
+		struct resp_value r[CACHE_TICKET_MAX + 1];
+		int k = 0;
+
+		buf_reset(cmd);
+		put_hmget(cmd, hkey, &h.names, skip);
+		iov.iov_base = cmd->data;
+		iov.iov_len = cmd->len;
+		/* Read after the entry, which stays where it is. */
+		out->len = e->off + e->len;
+		if (send_all(c, &iov, 1) < 0 ||
+		    read_replies(c, out, 1, r, CACHE_TICKET_MAX + 1) < 0 ||
+		    r[0].type != RESP_ARRAY) {
+			out->len = base;
+			goto fail;
+		}
+		for (int i = 0; i < h.names.n; i++)
+			if (!skip[i] && ((size_t)k >= r[0].len ||
+					 ticket_add(ticket, h.names.name[i], out, &r[++k]) < 0)) {
+				out->len = base;
+				goto fail;
+			}
+		out->len = base;
+	}
+	for (int i = 0; i < h.names.n && match; i++)
+		match = strcmp(h.gen[i], ticket_gen(ticket, h.names.name[i])) == 0;
+	if (!match || payload >= e->len)
+		goto miss;
+	/* A hit: the payload moves down to where out ended. */
+	memmove(out->data + base, out->data + e->off + payload, e->len - payload);
+	out->len = base + e->len - payload;
+	out->data[out->len] = '\0';
+	c->stats.hits++;
+	return CACHE_HIT;
+miss:
+	out->len = base;
 	if (out->data)
 		out->data[base] = '\0';
 	c->stats.misses++;
 	return CACHE_MISS;
+fail:
+	ticket->valid = false;
+	out->len = base;
+	if (out->data)
+		out->data[base] = '\0';
+	fail(c, "get");
+	return CACHE_ERROR;
 }
 
 void cache_put(struct cache *c, const char *org, int64_t epoch,
 	       const char *what, const struct cache_ticket *ticket,
-	       const char *data, size_t len)
+	       const struct deps *deps, const char *data, size_t len)
 {
-	char ekey[CACHE_KEY_MAX];
-	redisReply *r;
+	char ekey[CACHE_KEY_MAX], pre[CACHE_KEY_MAX + 64], post[64];
+	struct buf *hdr = &c->scratch;
+	struct resp_value r;
+	struct iovec iov[4];
+	bool known = true;
 
 	if (!ticket->valid || !ready(c))
 		return;
 	entry_key(ekey, sizeof(ekey), org, epoch, what);
-	/* One argument: "<generation>:" then the bytes. */
-	r = redisCommand(c->ctx, "SET %s %s:%b EX %d", ekey, ticket->generation,
-			 data, len, c->ttl_s);
-	if (!r || r->type == REDIS_REPLY_ERROR) {
-		if (r)
-			freeReplyObject(r);
-		fail(c, "set");
-		return;
+	/* The header: the counters as read before the read of PostgreSQL.
+	 * One that was not read then is "?", and the entry is stored
+	 * without its bytes: it only tells the next reader which counters
+	 * to read. */
+	buf_reset(hdr);
+	buf_putc(hdr, '#');
+	for (int i = 0; i < deps->n; i++) {
+		const char *g = ticket_gen(ticket, deps->name[i]);
+
+		known = known && g;
+		buf_printf(hdr, "%s%s=%s", i ? "," : "", deps->name[i], g ? g : "?");
 	}
-	freeReplyObject(r);
+	buf_putc(hdr, '\n');
+	if (!known || deps->overflow)
+		len = 0;
+	/* SET <key> <header + bytes> EX <ttl>, written without copying the
+	 * bytes. */
+	snprintf(pre, sizeof(pre), "*5\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n",
+		 strlen(ekey), ekey, hdr->len + len);
+	snprintf(post, sizeof(post), "\r\n$2\r\nEX\r\n$%d\r\n%d\r\n",
+		 snprintf(NULL, 0, "%d", c->ttl_s), c->ttl_s);
+	iov[0] = (struct iovec){pre, strlen(pre)};
+	iov[1] = (struct iovec){hdr->data, hdr->len};
+	iov[2] = (struct iovec){(char *)data, len};
+	iov[3] = (struct iovec){post, strlen(post)};
+	if (send_all(c, iov, 4) < 0)
+		goto fail;
+	buf_reset(hdr);
+	if (read_replies(c, hdr, 1, &r, 1) < 0 || r.type != RESP_STATUS)
+		goto fail;
+	return;
+fail:
+	fail(c, "set");
 }
 
-int cache_invalidate(struct cache *c, const char *org)
+int cache_retire(struct cache *c, const char *org, const struct deps *d)
 {
-	redisReply *r;
+	static const struct deps everything = {.n = 1, .name = {"o"}};
+	struct resp_value r[DEPS_MAX];
+	char hkey[64];
+	struct buf *cmd = &c->scratch;
+	struct iovec iov;
 
+	if (d->overflow || d->n == 0)
+		d = &everything;
 	if (!ready(c))
 		return -1;
-	r = redisCommand(c->ctx, "INCR g:%s", org);
-	if (!r || r->type != REDIS_REPLY_INTEGER) {
-		if (r)
-			freeReplyObject(r);
-		fail(c, "invalidate");
-		return -1;
+	hash_key(hkey, sizeof(hkey), org);
+	/* One round trip: an HINCRBY a counter, pipelined. */
+	buf_reset(cmd);
+	for (int i = 0; i < d->n; i++) {
+		const char *argv[4] = {"HINCRBY", hkey, d->name[i], "1"};
+
+		put_command(cmd, 4, argv);
 	}
-	freeReplyObject(r);
+	iov.iov_base = cmd->data;
+	iov.iov_len = cmd->len;
+	if (send_all(c, &iov, 1) < 0)
+		goto fail;
+	buf_reset(cmd);
+	if (read_replies(c, cmd, d->n, r, 1) < 0)
+		goto fail;
+	for (int i = 0; i < d->n; i++)
+		if (r[i].type != RESP_INT)
+			goto fail;
 	return 0;
+fail:
+	fail(c, "retire");
+	return -1;
 }
 
 /* Keys per SCAN step: small steps keep each call within the timeout. */
@@ -340,7 +499,7 @@ int cache_purge(struct cache *c, const char *org)
 
 	if (!ready(c))
 		return -1;
-	snprintf(pattern, sizeof(pattern), "c4:%s:*", org);
+	snprintf(pattern, sizeof(pattern), "c5:%s:*", org);
 	do {
 		redisReply *keys;
 

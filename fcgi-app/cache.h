@@ -1,17 +1,19 @@
-/* cache.h - Redis in front of the two hot reads, never stale.
+/* cache.h - Redis in front of the hot reads, never stale.
  *
- * Keys: g:<org>, the organization's generation, bumped after every
- * committed write; c4:<org>:<epoch>:<what>, an entry, whose value is the
- * generation it was read under, ':', then the bytes.  The epoch lives in
- * PostgreSQL and is bumped instead when Redis cannot be reached.  A reader
- * reads the generation and the entry in one MGET; the entry is a hit only
- * when it is tagged with the generation read now, and a reader stores what
- * it read from PostgreSQL tagged with the generation it saw before, so an
- * entry filled before a write is never a hit after it.  docs/caching.md
- * has the argument.
+ * Keys: g2:<org>, a hash of the organization's counters (deps.h names the
+ * fields); c5:<org>:<epoch>:<what>, an entry: a header naming the
+ * counters it depends on with the values they had before it was read
+ * from PostgreSQL, then the bytes.  The epoch lives in PostgreSQL and is
+ * bumped instead when Redis cannot be reached.  A reader reads the
+ * counters its key names and the entry in one round trip (and the
+ * counters the entry found it depends on, which the key cannot name, in
+ * a second one); the entry is a hit only when every counter it names
+ * still has its value.  A write bumps, after its commit, a counter of
+ * every entry it changes.  docs/caching.md has the argument.
  *
  * Redis is optional: every call has a short timeout, any failure drops the
- * connection, and reconnecting backs off.  redisReply never leaves cache.c.
+ * connection, and reconnecting backs off.  Replies are read by resp.c;
+ * redisReply never leaves cache.c.
  */
 #ifndef CONTACTS_CACHE_H
 #define CONTACTS_CACHE_H
@@ -20,6 +22,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "deps.h"
 
 struct cache;
 
@@ -39,10 +42,14 @@ struct cache_stats {
 	uint64_t errors;
 };
 
-/* What a lookup saw, so that a fill goes under the same generation. */
+/* What a lookup saw: the counters it read, so that a fill goes under
+ * the values read before PostgreSQL. */
+#define CACHE_TICKET_MAX (2 * DEPS_MAX)
 struct cache_ticket {
 	bool valid;
-	char generation[24];
+	int n;
+	char name[CACHE_TICKET_MAX][DEPS_NAME_MAX];
+	char gen[CACHE_TICKET_MAX][24];
 };
 
 /* addr: "host:port", or "" for no cache.  Never NULL; connects lazily. */
@@ -51,18 +58,23 @@ void cache_free(struct cache *c);
 bool cache_configured(const struct cache *c);
 const struct cache_stats *cache_stats(const struct cache *c);
 
-/* On CACHE_HIT the entry is appended to out. */
+/* Looks up an entry whose key names the counters in fixed (at least one).
+ * On CACHE_HIT the entry's bytes are appended to out. */
 enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
-			    const char *what, struct buf *out,
-			    struct cache_ticket *ticket);
-/* Stores an entry under the ticket's generation; failures are counted and
- * otherwise ignored. */
+			    const char *what, const struct deps *fixed,
+			    struct buf *out, struct cache_ticket *ticket);
+/* Stores data as the entry, depending on deps (the fixed ones of the
+ * look-up and those found from what was read), under the values of the
+ * ticket.  A counter the ticket did not read is stored as unknown: the
+ * entry is then never a hit, but tells the next look-up what to read.
+ * Failures are counted and otherwise ignored. */
 void cache_put(struct cache *c, const char *org, int64_t epoch,
 	       const char *what, const struct cache_ticket *ticket,
-	       const char *data, size_t len);
-/* Bumps the organization's generation.  Returns 0, or -1 when Redis could
- * not be told (the caller must then bump the epoch in PostgreSQL). */
-int cache_invalidate(struct cache *c, const char *org)
+	       const struct deps *deps, const char *data, size_t len);
+/* Bumps the counters of d (all of the organization's when d overflowed)
+ * in one round trip.  0, or -1 when Redis could not be told (the caller
+ * must then bump the epoch in PostgreSQL). */
+int cache_retire(struct cache *c, const char *org, const struct deps *d)
 	__attribute__((warn_unused_result));
 /* Removes every entry of the organization, under any epoch (SCAN and
  * UNLINK): after an erasure nothing of the contact may stay in Redis.

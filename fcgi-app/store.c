@@ -183,10 +183,11 @@ static int result_columns(enum stmt id)
 	switch (id) {
 	case STMT_KEY_LOOKUP:
 		return KEY_COL__COUNT;
-	case STMT_CONTACT_BY_EMAIL:
-	case STMT_CONTACT_BY_ID:
 	case STMT_CONTACTS_PAGE:
 	case STMT_CONTACTS_PAGE_ALL:
+		return PAGE_COL__COUNT;
+	case STMT_CONTACT_BY_EMAIL:
+	case STMT_CONTACT_BY_ID:
 	case STMT_LIST_MEMBERS_PAGE:
 	case STMT_LIST_MEMBERS_PAGE_ALL:
 		return CONTACT_COL__COUNT;
@@ -411,6 +412,11 @@ void store_rows_contact(const struct store_rows *rows, size_t i, struct contact 
 	decode_contact(rows->res, (int)i, c);
 }
 
+int64_t store_rows_pos(const struct store_rows *rows, size_t i)
+{
+	return col_int(rows->res, (int)i, PAGE_COL_POS);
+}
+
 void store_rows_list(const struct store_rows *rows, size_t i, struct list *l)
 {
 	const PGresult *r = rows->res;
@@ -630,6 +636,13 @@ static void decode_write(const PGresult *r, int row, struct write_result *out)
 		decode_contact(r, row, &out->contact);
 	out->lists_updated = (int)col_int(r, row, WRITE_COL_LISTS_UPDATED);
 	out->lists_removed = (int)col_int(r, row, WRITE_COL_LISTS_REMOVED);
+	if (out->has_contact) {
+		out->pos = col_int(r, row, WRITE_COL_POS);
+		out->email_key = col_text(r, row, WRITE_COL_EMAIL_KEY);
+		out->member_of = col_text(r, row, WRITE_COL_MEMBER_OF);
+		out->prev_email_key = col_text(r, row, WRITE_COL_PREV_EMAIL_KEY);
+		out->prev_status = col_text(r, row, WRITE_COL_PREV_STATUS);
+	}
 }
 
 void store_rows_write(const struct store_rows *rows, size_t i, struct write_result *out)

@@ -121,6 +121,14 @@ struct write_result {
 	const char *err;
 	const char *err_field;  /* the request's field, or a custom field's name */
 	const char *err_detail; /* unknown list ids; a custom field's type */
+	/* For the cache (writes.h), when has_contact: the contact's position
+	 * and email key; the lists it is a member of ("a,b", NULL: none);
+	 * its email key and status before the write (NULL: not known). */
+	int64_t pos;
+	const char *email_key;
+	const char *member_of;
+	const char *prev_email_key;
+	const char *prev_status;
 	struct store_rows *rows; /* owned by the caller: store_rows_free() */
 };
 
@@ -232,6 +240,8 @@ enum store_status store_end_backend(struct store *s, const struct store_backend 
 
 size_t store_rows_count(const struct store_rows *r);
 void store_rows_contact(const struct store_rows *r, size_t i, struct contact *out);
+/* A row's position, on a page of store_contacts_page(). */
+int64_t store_rows_pos(const struct store_rows *r, size_t i);
 void store_rows_list(const struct store_rows *r, size_t i, struct list *out);
 void store_rows_field(const struct store_rows *r, size_t i, struct field_def *out);
 void store_rows_free(struct store_rows *r);

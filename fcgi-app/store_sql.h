@@ -29,6 +29,13 @@ enum contact_col {
 	CONTACT_COL__COUNT,
 };
 
+/* A page of contacts: the contact's columns, then its position (the
+ * cache names the blocks a page spans, deps.h). */
+enum page_col {
+	PAGE_COL_POS = CONTACT_COL__COUNT,
+	PAGE_COL__COUNT,
+};
+
 /* What a write function (schema/003_lifecycle.sql, type contact_write)
  * returns: the contact's columns, then enum write_col. */
 #define WRITE_COLUMNS                                                       \
@@ -36,7 +43,8 @@ enum contact_col {
 	"(w.c).company, (w.c).type, (w.c).status, (w.c).created_at, "      \
 	"(w.c).updated_at, (w.c).deleted_at, (w.c).last_action, "          \
 	"(w.c).fields, w.action, w.lists_updated, w.lists_removed, w.err, " \
-	"w.err_field, w.err_detail"
+	"w.err_field, w.err_detail, (w.c).pos, (w.c).email_key, "          \
+	"contact_lists_of($1, (w.c).id), w.prev_email_key, w.prev_status"
 
 enum write_col {
 	WRITE_COL_ACTION = CONTACT_COL__COUNT,
@@ -45,6 +53,12 @@ enum write_col {
 	WRITE_COL_ERR,
 	WRITE_COL_ERR_FIELD,
 	WRITE_COL_ERR_DETAIL,
+	/* What the cache must retire (schema/008_cache_retire.sql) */
+	WRITE_COL_POS,
+	WRITE_COL_EMAIL_KEY,
+	WRITE_COL_MEMBER_OF,
+	WRITE_COL_PREV_EMAIL_KEY,
+	WRITE_COL_PREV_STATUS,
 	WRITE_COL__COUNT,
 };
 
@@ -187,14 +201,14 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	 * holes").  One statement, so one snapshot for the counts and the rows. */
 	[STMT_CONTACTS_PAGE] = {"contacts_page", 3,
 		PAGE_START("contact_blocks", "live", "org_id = $1", "$2")
-		"SELECT " CONTACT_COLUMNS " FROM contacts "
+		"SELECT " CONTACT_COLUMNS ", pos FROM contacts "
 		"WHERE org_id = $1 AND status <> 'deleted' "
 		"AND pos >= (SELECT from_pos FROM s) "
 		"ORDER BY pos OFFSET (SELECT skip FROM s) LIMIT $3::int"},
 	/* The same with the deleted ones (includeAll=true). */
 	[STMT_CONTACTS_PAGE_ALL] = {"contacts_page_all", 3,
 		PAGE_START("contact_blocks", "present", "org_id = $1", "$2")
-		"SELECT " CONTACT_COLUMNS " FROM contacts "
+		"SELECT " CONTACT_COLUMNS ", pos FROM contacts "
 		"WHERE org_id = $1 AND pos >= (SELECT from_pos FROM s) "
 		"ORDER BY pos OFFSET (SELECT skip FROM s) LIMIT $3::int"},
 	/* The write functions: schema/003_lifecycle.sql. */

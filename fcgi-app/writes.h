@@ -4,9 +4,10 @@
  *   writes_begin()    notes the organization and the server process that
  *                     will run the write (inflight.h)
  *   (the statement)
- *   writes_publish()  committed: retire the organization's cached answers
- *                     (INCR its generation, else bump its epoch and wait
- *                     out the key leases), then drop the note
+ *   writes_publish()  committed: retire the cached answers the write
+ *                     changed (app->retire, which the handler filled:
+ *                     their counters, else the organization's epoch
+ *                     and wait out the key leases), then drop the note
  *   writes_abandon()  rolled back: drop the note
  *   (connection lost) keep the note: writes_settle() takes it up
  *
@@ -20,7 +21,7 @@
 
 #include "app.h"
 
-/* Before a write of org_id.  Returns the note's seq (> 0), or 0 when the
+/* Before a write of org_id; empties app->retire.  Returns the note's seq (> 0), or 0 when the
  * write must not run now: the store is unreachable, or an earlier write of
  * this worker is not settled yet (the caller answers 503). */
 uint64_t writes_begin(struct app *app, const char *org_id);
@@ -31,6 +32,16 @@ int writes_publish(struct app *app, const char *org_id, uint64_t note)
 	__attribute__((warn_unused_result));
 /* The statement did not commit (it failed, or refused the input). */
 void writes_abandon(struct app *app, uint64_t note);
+
+/* What a write changed, added to app->retire before writes_publish()
+ * (docs/caching.md, "What each write retires"): a contact write, from its
+ * result and, when given, its input (the lists it removed the contact
+ * from); a list's members (a list deleted or changed); everything of the
+ * organization. */
+void writes_contact_changed(struct app *app, const struct write_result *wr,
+			    const struct contact_input *in);
+void writes_list_changed(struct app *app, const char *list_id);
+void writes_everything_changed(struct app *app);
 
 /* Takes up notes left behind: this worker's, and those of workers that
  * are gone.  Cheap when there are none. */

@@ -5,6 +5,7 @@
 
 #include "codec.h"
 #include "handlers.h"
+#include "writes.h"
 #include "id.h"
 
 /* Counts of the answer. */
@@ -71,6 +72,25 @@ static void encode_results(struct buf *out, const struct bulk_input *b,
 		   n.created, n.updated, n.unchanged, n.failed);
 }
 
+/* What the rows changed, for the cache; results come in the order of the
+ * valid rows. */
+static void bulk_changed(struct app *app, const struct bulk_input *b,
+			 const struct store_rows *rows)
+{
+	size_t k = 0, n = store_rows_count(rows);
+
+	for (size_t i = 0; i < b->n && k < n; i++) {
+		struct write_result wr;
+
+		if (!b->rows[i].ok)
+			continue;
+		store_rows_write(rows, k++, &wr);
+		writes_contact_changed(app, &wr, &b->rows[i].in);
+	}
+	if (k != n)
+		writes_everything_changed(app);
+}
+
 void handle_contacts_bulk(struct app *app, const struct request *req,
 			  const struct principal *who, struct response *res)
 {
@@ -103,6 +123,8 @@ void handle_contacts_bulk(struct app *app, const struct request *req,
 		if (!write_begin(app, who, res, &note))
 			goto out;
 		st = store_contact_bulk(app->store, who->key.org_id, sql.data, &rows);
+		if (st == STORE_OK)
+			bulk_changed(app, &b, rows);
 		if (!write_finish(app, req, who, res, note, st, false))
 			goto out;
 		if (store_rows_count(rows) != valid) {

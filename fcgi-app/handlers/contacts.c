@@ -6,6 +6,7 @@
 
 #include "codec.h"
 #include "handlers.h"
+#include "writes.h"
 #include "log.h"
 
 void handle_contacts_get(struct app *app, const struct request *req,
@@ -38,6 +39,8 @@ void handle_contacts_post(struct app *app, const struct request *req,
 	if (!write_begin(app, who, res, &note))
 		goto out;
 	st = store_contact_upsert(app->store, who->key.org_id, &in, &wr);
+	if (st == STORE_OK)
+		writes_contact_changed(app, &wr, &in);
 	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && wr.err)) {
 		if (st == STORE_OK)
 			respond_refusal(res, &wr, &in);
@@ -117,6 +120,8 @@ static void delete_contact(struct app *app, const struct request *req,
 		return;
 	st = store_contact_delete(app->store, who->key.org_id, id, dp->email_key,
 				  dp->erase, dp->suppress, &wr);
+	if (st == STORE_OK)
+		writes_contact_changed(app, &wr, NULL);
 	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && wr.err)) {
 		if (st == STORE_OK)
 			respond_refusal(res, &wr, NULL);
@@ -255,6 +260,8 @@ void handle_contact_patch(struct app *app, const struct request *req,
 	if (!write_begin(app, who, res, &note))
 		goto out;
 	st = store_contact_patch(app->store, who->key.org_id, req->param, &in, &wr);
+	if (st == STORE_OK)
+		writes_contact_changed(app, &wr, &in);
 	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && wr.err)) {
 		if (st == STORE_OK)
 			respond_refusal(res, &wr, &in);

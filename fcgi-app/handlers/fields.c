@@ -3,6 +3,7 @@
 
 #include "codec.h"
 #include "handlers.h"
+#include "writes.h"
 
 static void encode_fields(struct buf *out, const struct store_rows *rows)
 {
@@ -86,6 +87,7 @@ void handle_field_delete(struct app *app, const struct request *req,
 	if (!write_begin(app, who, res, &note))
 		return;
 	st = store_field_delete(app->store, who->key.org_id, req->param, &deleted);
+	writes_everything_changed(app);
 	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && !deleted)) {
 		if (st == STORE_OK)
 			response_fail(res, API_NOT_FOUND, NULL, "no such field");

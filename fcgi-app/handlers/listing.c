@@ -229,9 +229,50 @@ static enum store_status load_rows(struct app *app, const struct principal *who,
 				       ls->page.limit, ls->include_all, rows);
 }
 
-/* Reads from PostgreSQL and encodes the entry (body + flag byte) into out. */
+/* The counters an answer depends on that its key names (deps.h). */
+static void fixed_deps(const struct listing *ls, struct deps *d)
+{
+	deps_init(d);
+	deps_everything(d);
+	if (ls->list_id)
+		deps_list(d, ls->list_id);
+	else if (ls->kind == LISTING_EMAIL)
+		deps_email(d, ls->email_key, strlen(ls->email_key));
+	else if (ls->kind != LISTING_PAGE)
+		deps_any_contact(d); /* eid, updated_since: any contact write */
+}
+
+/* Blocks a page may span and still name them one by one. */
+#define PAGE_BLOCKS_MAX 16
+
+/* The counters a page of contacts depends on, found from its rows: the
+ * blocks they lie in; for the live listing the liveness of every block up
+ * to the last; a page that is not full reaches the end of the listing,
+ * so the tail too (docs/caching.md). */
+static void page_deps(const struct listing *ls, const struct store_rows *rows,
+		      struct deps *d)
+{
+	size_t n = store_rows_count(rows);
+	bool full = n == (size_t)ls->page.limit;
+	int64_t first = n ? store_rows_pos(rows, 0) >> DEPS_BLOCK_SHIFT : 0;
+	int64_t last = n ? store_rows_pos(rows, n - 1) >> DEPS_BLOCK_SHIFT : -1;
+
+	if (last - first + 1 > PAGE_BLOCKS_MAX)
+		deps_any_contact(d);
+	else
+		for (int64_t b = first; b <= last; b++)
+			deps_block(d, b << DEPS_BLOCK_SHIFT);
+	if (!full)
+		deps_tail(d);
+	if (!ls->include_all)
+		deps_live_prefix(d, full ? store_rows_pos(rows, n - 1) : -1);
+}
+
+/* Reads from PostgreSQL and encodes the entry (body + flag byte) into
+ * out; adds the counters found from the rows to deps. */
 static enum store_status load(struct app *app, const struct principal *who,
-			      const struct listing *ls, bool *found, struct buf *out)
+			      const struct listing *ls, bool *found, struct buf *out,
+			      struct deps *deps)
 {
 	struct store_rows *rows;
 	enum store_status st = load_rows(app, who, ls, found, &rows);
@@ -239,6 +280,8 @@ static enum store_status load(struct app *app, const struct principal *who,
 
 	if (st != STORE_OK || !*found)
 		return st;
+	if (ls->kind == LISTING_PAGE && !ls->list_id)
+		page_deps(ls, rows, deps);
 	n = store_rows_count(rows);
 	encode_contacts(out, rows);
 	buf_reserve(out, ETAG_LEN + 1);
@@ -270,6 +313,7 @@ void listing_serve(struct app *app, const struct request *req,
 		   struct response *res)
 {
 	struct cache_ticket ticket;
+	struct deps deps;
 	struct buf *entry = &res->body;
 	enum store_status st;
 	bool found;
@@ -277,10 +321,11 @@ void listing_serve(struct app *app, const struct request *req,
 	/* The entry is built in the body buffer; its flag byte is cut off
 	 * before sending. */
 	buf_reset(entry);
+	fixed_deps(ls, &deps);
 	if (cache_get(app->cache, who->key.org_id, who->key.cache_epoch, ls->what,
-		      entry, &ticket) != CACHE_HIT || !entry_valid(entry)) {
+		      &deps, entry, &ticket) != CACHE_HIT || !entry_valid(entry)) {
 		buf_reset(entry);
-		st = load(app, who, ls, &found, entry);
+		st = load(app, who, ls, &found, entry, &deps);
 		if (st != STORE_OK) {
 			respond_store_failure(app, req, res, st);
 			return;
@@ -290,7 +335,7 @@ void listing_serve(struct app *app, const struct request *req,
 			return;
 		}
 		cache_put(app->cache, who->key.org_id, who->key.cache_epoch, ls->what,
-			  &ticket, entry->data, entry->len);
+			  &ticket, &deps, entry->data, entry->len);
 	}
 	if (entry->data[entry->len - 1] == ENTRY_FULL)
 		link_next(res, ls);

@@ -4,6 +4,7 @@
 
 #include "codec.h"
 #include "handlers.h"
+#include "writes.h"
 
 /* A value may hold NUL bytes: compare the whole length. */
 static bool is_type(const char *s, size_t len)
@@ -135,6 +136,7 @@ static void change_list(struct app *app, const struct request *req,
 		return;
 	st = in ? store_list_patch(app->store, who->key.org_id, req->param, in, &rows)
 		: store_list_delete(app->store, who->key.org_id, req->param, &rows);
+	writes_list_changed(app, req->param);
 	if (!write_finish(app, req, who, res, note, st,
 			  st == STORE_OK && store_rows_count(rows) != 1)) {
 		if (st == STORE_OK)

@@ -83,31 +83,54 @@ def test_repeated_email_read_is_a_hit(api):
     assert stack.cache_counters()["hits"] >= after["hits"] + 1
 
 
-def test_entry_is_served_only_under_its_generation(api):
+def _header(value):
+    """The counters an entry names (docs/caching.md, layout c5)."""
+    head, _, _ = value.partition(b"\n")
+    assert head.startswith(b"#"), value[:60]
+    return dict(p.split(b"=") for p in head[1:].split(b","))
+
+
+def test_entry_is_served_only_under_its_counters(api):
     """White box, on the layout of docs/caching.md: an entry is served
-    only while the generation it is tagged with is the organization's
-    current one."""
+    only while every counter it names still has the value it was read
+    under; a counter it does not name leaves it a hit."""
     c = api.create(name="Tagged")
     params = {"email": c["email"]}
     api.get("/contacts", params=params)
     api.get("/contacts", params=params)
-    keys = stack.redis_cmd("KEYS", "c4:%s:*:e:*" % api.org_id)
+    keys = stack.redis_cmd("KEYS", "c5:%s:*:e:*" % api.org_id)
     assert len(keys) == 1, keys
-    gen = stack.redis_cmd("GET", "g:%s" % api.org_id) or b"0"
+    hkey = "g2:%s" % api.org_id
     value = stack.redis_cmd("GET", keys[0])
-    assert value.startswith(gen + b":"), (gen, value[:40])
-    # an entry of this generation is what a hit serves, byte for byte
+    names = _header(value)
+    assert set(names) >= {b"o"} and any(n.startswith(b"e") for n in names), names
+    for n, v in names.items():
+        assert v == (stack.redis_cmd("HGET", hkey, n) or b"0"), (n, v)
+    # an entry with the current counters is what a hit serves, byte for byte
     forged = value.replace(b'"Tagged"', b'"Forged"')
     assert stack.redis_cmd("SET", keys[0], forged) == "OK"
     r = api.get("/contacts", params=params)
     assert r.json["contacts"][0]["name"] == "Forged", r
-    # once the generation moves on, the same entry is a miss
-    stack.redis_cmd("INCR", "g:%s" % api.org_id)
+    # another email's bucket, a block, a list: still a hit
+    email_bucket = [n for n in names if n.startswith(b"e")][0]
+    other = b"e%d" % ((int(email_bucket[1:]) + 1) % 4096)
+    for n in (other, b"b0", b"l1", b"t"):
+        stack.redis_cmd("HINCRBY", hkey, n, "1")
+    r = api.get("/contacts", params=params)
+    assert r.json["contacts"][0]["name"] == "Forged", r
+    # once one of its counters moves on, the same entry is a miss
+    stack.redis_cmd("HINCRBY", hkey, email_bucket, "1")
     r = api.get("/contacts", params=params)
     assert r.json["contacts"] == [c], r
-    # and the refill is tagged with the new generation
-    gen = stack.redis_cmd("GET", "g:%s" % api.org_id)
-    assert stack.redis_cmd("GET", keys[0]).startswith(gen + b":")
+    # and the refill is tagged with the new value
+    assert _header(stack.redis_cmd("GET", keys[0]))[email_bucket] == \
+        stack.redis_cmd("HGET", hkey, email_bucket)
+    # the organization's own counter retires it too
+    forged = stack.redis_cmd("GET", keys[0]).replace(b'"Tagged"', b'"Forged"')
+    stack.redis_cmd("SET", keys[0], forged)
+    stack.redis_cmd("HINCRBY", hkey, "o", "1")
+    r = api.get("/contacts", params=params)
+    assert r.json["contacts"] == [c], r
 
 
 def test_repeated_page_read_is_a_hit(api):
@@ -116,6 +139,9 @@ def test_repeated_page_read_is_a_hit(api):
     for params, full in (({"offset": 0, "limit": 2}, True),
                          ({"offset": 2, "limit": 2}, False),
                          (None, False)):
+        # the first read finds which blocks the page spans, and stores
+        # only that; the second fills the entry under their counters
+        api.page(**(params or {}))
         r1 = api.page(**(params or {}))
         before = stack.cache_counters()
         r2 = api.page(**(params or {}))
@@ -468,10 +494,10 @@ def _paused_write(api, quiet_workers):
             cached[repr(p)] = r.raw
     h0 = stack.cache_counters()["hits"]
     assert h0 > 0
-    gkey = "g:%s" % api.org_id
+    gkey = "g2:%s" % api.org_id
     old_keys = stack.redis_cmd("KEYS", "c*:%s:*" % api.org_id)
     assert len(old_keys) >= len(windows), old_keys
-    gen0 = stack.redis_cmd("GET", gkey)
+    gen0 = stack.redis_cmd("HGETALL", gkey)
 
     log0 = stack.log_size()
     pid = stack.redis_pause()
@@ -503,7 +529,7 @@ def _paused_write(api, quiet_workers):
     assert set(old_keys) <= still, (old_keys, still)
     if quiet_workers:
         # and the generation did not move: only the epoch hides them
-        assert stack.redis_cmd("GET", gkey) == gen0, (gen0, "moved")
+        assert stack.redis_cmd("HGETALL", gkey) == gen0, (gen0, "moved")
 
     deadline = time.monotonic() + 15
     hits_again = False
