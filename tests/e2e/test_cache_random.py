@@ -155,15 +155,22 @@ class World:
         return "%.4f" % (t - self.clock0)
 
 
-class Writer:
-    def __init__(self, world, http_, idx, emails, lists, deadline):
+class Actor:
+    """A writer or reader thread: its number, its own seeded RNG."""
+
+    def __init__(self, world, http_, idx, deadline, tag):
         self.w = world
         self.http = http_
         self.idx = idx
+        self.deadline = deadline
+        self.rnd = random.Random("%s-%s%d" % (world.seed, tag, idx))
+
+
+class Writer(Actor):
+    def __init__(self, world, http_, idx, emails, lists, deadline):
+        super().__init__(world, http_, idx, deadline, "w")
         self.emails = emails
         self.lists = lists
-        self.deadline = deadline
-        self.rnd = random.Random("%s-w%d" % (world.seed, idx))
         self.mine = []  # my Contacts that are not erased
         self.n = 0
 
@@ -279,6 +286,9 @@ class Writer:
                     "%s lists+%s-%s" % (what, add, rem))
         return ans
 
+    def pick(self, cs):
+        return self.rnd.choice(cs) if cs else None
+
     def live(self):
         return [c for c in self.mine if c.last()["status"] != "deleted"]
 
@@ -286,10 +296,9 @@ class Writer:
         return [c for c in self.mine if c.last()["status"] == "deleted"]
 
     def op_update(self):
-        cs = self.live()
-        if not cs:
+        c = self.pick(self.live())
+        if c is None:
             return False
-        c = self.rnd.choice(cs)
         name = self.name()
         add, rem = self.lists_change(c) if self.rnd.random() < 0.3 else ([], [])
         ans = self._write_lists(c, "POST", "/contacts",
@@ -300,10 +309,9 @@ class Writer:
             self.fail("update", 200, json.dumps(ans).encode())
 
     def op_restore(self):
-        cs = self.deleted()
-        if not cs:
+        c = self.pick(self.deleted())
+        if c is None:
             return False
-        c = self.rnd.choice(cs)
         body = {"email": c.last()["email"]}
         if self.rnd.random() < 0.5:
             body["name"] = self.name()
@@ -313,20 +321,18 @@ class Writer:
             self.fail("restore", 200, json.dumps(ans).encode())
 
     def op_patch_name(self):
-        cs = self.live()
-        if not cs:
+        c = self.pick(self.live())
+        if c is None:
             return False
-        c = self.rnd.choice(cs)
         name = self.name()
         add, rem = self.lists_change(c) if self.rnd.random() < 0.2 else ([], [])
         self._write_lists(c, "PATCH", "/contacts/" + c.id, {"name": name},
                           add, rem, 200, "PATCH %s name=%s" % (c.id, name))
 
     def op_patch_email(self):
-        cs = self.live()
-        if not cs:
+        c = self.pick(self.live())
+        if c is None:
             return False
-        c = self.rnd.choice(cs)
         free = self.free_emails()
         if free and self.rnd.random() < 0.85:
             new = self.rnd.choice(free)
@@ -351,10 +357,9 @@ class Writer:
                 self.fail("PATCH %s to taken %s" % (c.id, taken), st, raw)
 
     def op_delete(self):
-        cs = self.live()
-        if not cs:
+        c = self.pick(self.live())
+        if c is None:
             return False
-        c = self.rnd.choice(cs)
         if self.rnd.random() < 0.1 and self.deleted():
             c = self.rnd.choice(self.deleted())  # again: changes nothing
         email = c.last()["email"]
@@ -413,10 +418,9 @@ class Writer:
                 time.sleep(self.rnd.uniform(0, 0.01))
 
     def op_lists(self):
-        cs = self.live()
-        if not cs:
+        c = self.pick(self.live())
+        if c is None:
             return False
-        c = self.rnd.choice(cs)
         add, rem = self.lists_change(c)
         if not add and not rem:
             add = [self.rnd.choice(self.lists)]
@@ -470,16 +474,12 @@ def read_kinds(emails, lists):
     return out
 
 
-class Reader:
+class Reader(Actor):
     def __init__(self, world, http_, idx, kinds, deadline, log, bad_etags):
-        self.w = world
-        self.http = http_
-        self.idx = idx
+        super().__init__(world, http_, idx, deadline, "r")
         self.kinds = kinds
-        self.deadline = deadline
         self.log = log
         self.bad_etags = bad_etags
-        self.rnd = random.Random("%s-r%d" % (world.seed, idx))
         self.last = {}  # path -> (etag, body)
         self.seen = {}  # (path, etag) -> sha of the bytes
 
