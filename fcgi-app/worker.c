@@ -104,7 +104,7 @@ static int dispatch(struct app *app, struct request *req,
 		whop = who;
 	}
 	if (whop && is_write(req->method)) {
-		if (idem_begin(app, req, whop, res)) {
+		if (idem_begin(app, req, whop, res) == IDEM_RUN) {
 			handlers[m.id](app, req, whop, res);
 			idem_end(app, req, whop, res);
 		}
@@ -233,9 +233,12 @@ int worker_run(const struct worker_args *args)
 		status = 1;
 		goto out;
 	}
-	/* Connect early so that the first request does not pay for it; a
-	 * failure here is not fatal (the next request retries). */
-	(void)store_ping(app.store);
+	/* Connect early so that the first request does not pay for it.  A
+	 * failure here is not fatal: store.c has logged it, and the next
+	 * request retries. */
+	if (store_ping(app.store) != STORE_OK) {
+		/* ignored on purpose (see above) */
+	}
 	/* A write of the worker that had this slot (or of another that is
 	 * gone) may have committed unpublished. */
 	writes_settle(&app);
