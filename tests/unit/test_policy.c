@@ -116,6 +116,16 @@ static enum policy_result admit(struct fixture *f, const char *addr)
 	return policy_admit(&f->app, &req, &f->res, &f->who);
 }
 
+/* n requests from addr, each refused with status, naming no key. */
+static void refused(struct fixture *f, const char *addr, int n, int status)
+{
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(admit(f, addr), POLICY_ANSWERED);
+		assert_int_equal(f->res.status, status);
+		assert_string_equal(f->who.key_id, "");
+	}
+}
+
 /* The value of header name in the answer ("" when it has none). */
 static const char *header(const struct fixture *f, const char *name)
 {
@@ -222,13 +232,9 @@ static void test_denied_then_address_refused(void **state)
 
 	f->cfg.auth_fail_limit = 2;
 	stub.result = AUTH_DENIED;
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(admit(f, "192.0.2.1"), POLICY_ANSWERED);
-		assert_int_equal(f->res.status, 401);
-		assert_string_equal(f->res.error_code, "unauthorized");
-		assert_string_equal(f->who.key_id, "");
-		assert_string_equal(header(f, "Retry-After"), "");
-	}
+	refused(f, "192.0.2.1", 2, 401);
+	assert_string_equal(f->res.error_code, "unauthorized");
+	assert_string_equal(header(f, "Retry-After"), "");
 	assert_int_equal(stub.calls, 2);
 	/* refused before its key is looked at, even a good one */
 	stub.result = AUTH_OK;
@@ -251,15 +257,9 @@ static void test_exempt_address_never_refused(void **state)
 	f->cfg.auth_fail_limit = 1;
 	f->cfg.auth_fail_exempt = "127.0.0.1 192.0.2.1";
 	stub.result = AUTH_DENIED;
-	for (int i = 0; i < 5; i++) {
-		assert_int_equal(admit(f, "192.0.2.1"), POLICY_ANSWERED);
-		assert_int_equal(f->res.status, 401);
-	}
+	refused(f, "192.0.2.1", 5, 401);
 	/* nor a request without an address */
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(admit(f, NULL), POLICY_ANSWERED);
-		assert_int_equal(f->res.status, 401);
-	}
+	refused(f, NULL, 3, 401);
 	assert_int_equal(stub.calls, 8);
 }
 
@@ -270,17 +270,9 @@ static void test_store_failures_not_counted(void **state)
 
 	f->cfg.auth_fail_limit = 1;
 	stub.result = AUTH_UNAVAILABLE;
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(admit(f, "192.0.2.1"), POLICY_ANSWERED);
-		assert_int_equal(f->res.status, 503);
-		assert_string_equal(f->who.key_id, "");
-	}
+	refused(f, "192.0.2.1", 3, 503);
 	stub.result = AUTH_ERROR;
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(admit(f, "192.0.2.1"), POLICY_ANSWERED);
-		assert_int_equal(f->res.status, 500);
-		assert_string_equal(f->who.key_id, "");
-	}
+	refused(f, "192.0.2.1", 3, 500);
 	stub.result = AUTH_OK;
 	assert_int_equal(admit(f, "192.0.2.1"), POLICY_ADMIT);
 	/* nor does a key accepted */
