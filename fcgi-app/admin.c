@@ -47,6 +47,13 @@ static const char SQL_ORG_RENAME[] = "UPDATE organizations SET name = $2 WHERE i
 static const char SQL_ORG_LIST[] =
 	"SELECT o.id, " TEXT_TIME("o.created_at") ", " ORG_KEYS("NULL") "::text, o.name "
 	"FROM organizations o ORDER BY o.created_at, o.id";
+enum org_list_col {
+	ORG_LIST_COL_ID,
+	ORG_LIST_COL_CREATED_AT,
+	ORG_LIST_COL_ACTIVE_KEYS,
+	ORG_LIST_COL_NAME,
+	ORG_LIST_COL__COUNT,
+};
 static const char SQL_ORG_LIST_JSON[] =
 	"SELECT coalesce(json_agg(json_build_object('id', o.id, 'name', o.name, "
 	"'created_at', " JSON_TIME("o.created_at") ", 'active_keys', " ORG_KEYS("NULL") ") "
@@ -54,6 +61,14 @@ static const char SQL_ORG_LIST_JSON[] =
 static const char SQL_ORG_SHOW[] =
 	"SELECT o.id, o.name, " TEXT_TIME("o.created_at") ", " ORG_KEYS("NULL") "::text, "
 	ORG_KEYS("NOT NULL") "::text FROM organizations o WHERE o.id = $1";
+enum org_show_col {
+	ORG_SHOW_COL_ID,
+	ORG_SHOW_COL_NAME,
+	ORG_SHOW_COL_CREATED_AT,
+	ORG_SHOW_COL_ACTIVE_KEYS,
+	ORG_SHOW_COL_REVOKED_KEYS,
+	ORG_SHOW_COL__COUNT,
+};
 static const char SQL_ORG_SHOW_JSON[] =
 	"SELECT json_build_object('id', o.id, 'name', o.name, 'created_at', "
 	JSON_TIME("o.created_at") ", 'active_keys', " ORG_KEYS("NULL") ", "
@@ -67,6 +82,16 @@ static const char SQL_KEY_SHOW[] =
 	"SELECT k.id, k.org_id, o.name, k.name, " TEXT_TIME("k.created_at") ", "
 	"coalesce(" TEXT_TIME("k.revoked_at") ", '-'), coalesce(k.rate_limit::text, 'default') "
 	"FROM api_keys k JOIN organizations o ON o.id = k.org_id WHERE k.id = $1";
+enum key_show_col {
+	KEY_SHOW_COL_ID,
+	KEY_SHOW_COL_ORG_ID,
+	KEY_SHOW_COL_ORG_NAME,
+	KEY_SHOW_COL_NAME,
+	KEY_SHOW_COL_CREATED_AT,
+	KEY_SHOW_COL_REVOKED_AT,
+	KEY_SHOW_COL_RATE_LIMIT,
+	KEY_SHOW_COL__COUNT,
+};
 static const char SQL_KEY_SHOW_JSON[] =
 	"SELECT json_build_object('id', k.id, 'org_id', k.org_id, 'organization_name', "
 	"o.name, 'name', k.name, 'created_at', " JSON_TIME("k.created_at") ", "
@@ -77,6 +102,12 @@ static const char SQL_KEY_SHOW_JSON[] =
 static const char SQL_KEY_FOR_ROTATE[] =
 	"SELECT org_id, name, rate_limit::text FROM api_keys "
 	"WHERE id = $1 AND revoked_at IS NULL FOR UPDATE";
+enum key_rotate_col {
+	KEY_ROTATE_COL_ORG_ID,
+	KEY_ROTATE_COL_NAME,
+	KEY_ROTATE_COL_RATE_LIMIT,
+	KEY_ROTATE_COL__COUNT,
+};
 static const char SQL_KEY_CREATE[] =
 	"INSERT INTO api_keys (id, org_id, name, key_hash, rate_limit) "
 	"VALUES ($1, $2, $3, $4, $5::integer)";
@@ -86,11 +117,26 @@ static const char SQL_KEY_LIST[] =
 	"'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-'), "
 	"coalesce(rate_limit::text, 'default') "
 	"FROM api_keys WHERE org_id = $1 ORDER BY created_at, id";
+enum key_list_col {
+	KEY_LIST_COL_ID,
+	KEY_LIST_COL_NAME,
+	KEY_LIST_COL_CREATED_AT,
+	KEY_LIST_COL_REVOKED_AT,
+	KEY_LIST_COL_RATE_LIMIT,
+	KEY_LIST_COL__COUNT,
+};
 static const char SQL_KEY_REVOKE[] =
 	"UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
 static const char SQL_KEY_LIMIT[] =
 	"UPDATE api_keys SET rate_limit = $2::integer "
 	"WHERE id = $1 AND revoked_at IS NULL";
+
+/* The one column of the *_JSON statements, of the prune functions (the
+ * rows a batch deleted) and of EXPLAIN (a line of the plan). */
+enum value_col {
+	VALUE_COL,
+	VALUE_COL__COUNT,
+};
 
 struct admin {
 	PGconn *conn;
@@ -138,6 +184,21 @@ static PGresult *exec(struct admin *a, const char *what, const char *sql,
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
 	fprintf(stderr, "contactsctl: %s: %s", what, PQresultErrorMessage(r));
+	PQclear(r);
+	return NULL;
+}
+
+/* exec() of a statement whose rows are read: NULL too, after saying so,
+ * unless they have ncols columns (the schema and this binary disagree). */
+static PGresult *exec_rows(struct admin *a, const char *what, const char *sql,
+			   int n, const char *const *params, int ncols)
+{
+	PGresult *r = exec(a, what, sql, n, params);
+
+	if (!r || PQnfields(r) == ncols)
+		return r;
+	fprintf(stderr, "contactsctl: %s: unexpected result columns (%d, not %d)\n",
+		what, PQnfields(r), ncols);
 	PQclear(r);
 	return NULL;
 }
@@ -333,11 +394,16 @@ static long long prune_batches(struct admin *a, const char *sql, int nparams,
 	long long total = 0, n;
 
 	do {
-		PGresult *r = exec(a, "prune", sql, nparams, params);
+		PGresult *r = exec_rows(a, "prune", sql, nparams, params, VALUE_COL__COUNT);
 
 		if (!r)
 			return -1;
-		n = atoll(PQgetvalue(r, 0, 0));
+		if (PQntuples(r) != 1) {
+			fprintf(stderr, "contactsctl: prune: expected one row\n");
+			PQclear(r);
+			return -1;
+		}
+		n = atoll(PQgetvalue(r, 0, VALUE_COL));
 		PQclear(r);
 		total += n;
 	} while (n > 0);
@@ -454,7 +520,8 @@ static int print_json(struct admin *a, const char *what, const char *sql,
 		      const char *param, const char *thing)
 {
 	const char *params[] = {param};
-	PGresult *r = exec(a, what, sql, param ? 1 : 0, param ? params : NULL);
+	PGresult *r = exec_rows(a, what, sql, param ? 1 : 0, param ? params : NULL,
+				VALUE_COL__COUNT);
 
 	if (!r)
 		return -1;
@@ -463,7 +530,7 @@ static int print_json(struct admin *a, const char *what, const char *sql,
 		fprintf(stderr, "contactsctl: no %s %s\n", thing, param);
 		return -1;
 	}
-	printf("%s\n", PQgetvalue(r, 0, 0));
+	printf("%s\n", PQgetvalue(r, 0, VALUE_COL));
 	PQclear(r);
 	return 0;
 }
@@ -477,15 +544,17 @@ int admin_key_list(struct admin *a, const char *org_id, bool json)
 		return -1;
 	if (json)
 		return print_json(a, "key list", SQL_KEY_LIST_JSON, org_id, "organization");
-	r = exec(a, "key list", SQL_KEY_LIST, 1, params);
+	r = exec_rows(a, "key list", SQL_KEY_LIST, 1, params, KEY_LIST_COL__COUNT);
 	if (!r)
 		return -1;
 	printf("%-9s  %-20s  %-20s  %-10s  %s\n", "ID", "CREATED", "REVOKED",
 	       "RATE/S", "NAME");
 	for (int i = 0; i < PQntuples(r); i++)
-		printf("%-9s  %-20s  %-20s  %-10s  %s\n", PQgetvalue(r, i, 0),
-		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
-		       PQgetvalue(r, i, 1));
+		printf("%-9s  %-20s  %-20s  %-10s  %s\n", PQgetvalue(r, i, KEY_LIST_COL_ID),
+		       PQgetvalue(r, i, KEY_LIST_COL_CREATED_AT),
+		       PQgetvalue(r, i, KEY_LIST_COL_REVOKED_AT),
+		       PQgetvalue(r, i, KEY_LIST_COL_RATE_LIMIT),
+		       PQgetvalue(r, i, KEY_LIST_COL_NAME));
 	PQclear(r);
 	return 0;
 }
@@ -497,7 +566,7 @@ int admin_key_show(struct admin *a, const char *key_id, bool json)
 
 	if (json)
 		return print_json(a, "key show", SQL_KEY_SHOW_JSON, key_id, "key");
-	r = exec(a, "key show", SQL_KEY_SHOW, 1, params);
+	r = exec_rows(a, "key show", SQL_KEY_SHOW, 1, params, KEY_SHOW_COL__COUNT);
 	if (!r)
 		return -1;
 	if (PQntuples(r) != 1) {
@@ -511,9 +580,11 @@ int admin_key_show(struct admin *a, const char *key_id, bool json)
 	       "created:       %s\n"
 	       "revoked:       %s\n"
 	       "rate limit/s:  %s\n",
-	       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
-	       PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5),
-	       PQgetvalue(r, 0, 6));
+	       PQgetvalue(r, 0, KEY_SHOW_COL_ID), PQgetvalue(r, 0, KEY_SHOW_COL_ORG_ID),
+	       PQgetvalue(r, 0, KEY_SHOW_COL_ORG_NAME), PQgetvalue(r, 0, KEY_SHOW_COL_NAME),
+	       PQgetvalue(r, 0, KEY_SHOW_COL_CREATED_AT),
+	       PQgetvalue(r, 0, KEY_SHOW_COL_REVOKED_AT),
+	       PQgetvalue(r, 0, KEY_SHOW_COL_RATE_LIMIT));
 	PQclear(r);
 	return 0;
 }
@@ -524,13 +595,15 @@ int admin_org_list(struct admin *a, bool json)
 
 	if (json)
 		return print_json(a, "org list", SQL_ORG_LIST_JSON, NULL, "organizations");
-	r = exec(a, "org list", SQL_ORG_LIST, 0, NULL);
+	r = exec_rows(a, "org list", SQL_ORG_LIST, 0, NULL, ORG_LIST_COL__COUNT);
 	if (!r)
 		return -1;
 	printf("%-9s  %-20s  %-5s  %s\n", "ID", "CREATED", "KEYS", "NAME");
 	for (int i = 0; i < PQntuples(r); i++)
-		printf("%-9s  %-20s  %-5s  %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+		printf("%-9s  %-20s  %-5s  %s\n", PQgetvalue(r, i, ORG_LIST_COL_ID),
+		       PQgetvalue(r, i, ORG_LIST_COL_CREATED_AT),
+		       PQgetvalue(r, i, ORG_LIST_COL_ACTIVE_KEYS),
+		       PQgetvalue(r, i, ORG_LIST_COL_NAME));
 	PQclear(r);
 	return 0;
 }
@@ -542,7 +615,7 @@ int admin_org_show(struct admin *a, const char *org_id, bool json)
 
 	if (json)
 		return print_json(a, "org show", SQL_ORG_SHOW_JSON, org_id, "organization");
-	r = exec(a, "org show", SQL_ORG_SHOW, 1, params);
+	r = exec_rows(a, "org show", SQL_ORG_SHOW, 1, params, ORG_SHOW_COL__COUNT);
 	if (!r)
 		return -1;
 	if (PQntuples(r) != 1) {
@@ -554,8 +627,10 @@ int admin_org_show(struct admin *a, const char *org_id, bool json)
 	       "name:          %s\n"
 	       "created:       %s\n"
 	       "keys:          %s active, %s revoked\n",
-	       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
-	       PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4));
+	       PQgetvalue(r, 0, ORG_SHOW_COL_ID), PQgetvalue(r, 0, ORG_SHOW_COL_NAME),
+	       PQgetvalue(r, 0, ORG_SHOW_COL_CREATED_AT),
+	       PQgetvalue(r, 0, ORG_SHOW_COL_ACTIVE_KEYS),
+	       PQgetvalue(r, 0, ORG_SHOW_COL_REVOKED_KEYS));
 	PQclear(r);
 	return 0;
 }
@@ -635,7 +710,7 @@ int admin_key_rotate(struct admin *a, const char *key_id, int lease_ms)
 
 	if (exec_ok(a, "key rotate", "BEGIN") < 0)
 		return -1;
-	r = exec(a, "key rotate", SQL_KEY_FOR_ROTATE, 1, params);
+	r = exec_rows(a, "key rotate", SQL_KEY_FOR_ROTATE, 1, params, KEY_ROTATE_COL__COUNT);
 	if (!r)
 		goto fail;
 	if (PQntuples(r) != 1) {
@@ -643,8 +718,12 @@ int admin_key_rotate(struct admin *a, const char *key_id, int lease_ms)
 		fprintf(stderr, "contactsctl: no active key %s\n", key_id);
 		goto fail;
 	}
-	if (insert_key(a, "key rotate", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-		       PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2), key) < 0) {
+	if (insert_key(a, "key rotate", PQgetvalue(r, 0, KEY_ROTATE_COL_ORG_ID),
+		       PQgetvalue(r, 0, KEY_ROTATE_COL_NAME),
+		       PQgetisnull(r, 0, KEY_ROTATE_COL_RATE_LIMIT)
+			       ? NULL
+			       : PQgetvalue(r, 0, KEY_ROTATE_COL_RATE_LIMIT),
+		       key) < 0) {
 		PQclear(r);
 		goto fail;
 	}
@@ -726,7 +805,8 @@ int admin_explain(struct admin *a, const char *org_id)
 					    ? org_id : explain_params[i][j];
 		buf_init(&sql);
 		buf_printf(&sql, "EXPLAIN (COSTS OFF) %s", stmt_defs[i].sql);
-		r = exec(a, stmt_defs[i].name, sql.data, stmt_defs[i].nparams, params);
+		r = exec_rows(a, stmt_defs[i].name, sql.data, stmt_defs[i].nparams, params,
+			      VALUE_COL__COUNT);
 		buf_cleanup(&sql);
 		if (!r) {
 			rc = -1;
@@ -734,7 +814,7 @@ int admin_explain(struct admin *a, const char *org_id)
 		}
 		printf("-- %s\n%s\n", stmt_defs[i].name, stmt_defs[i].sql);
 		for (int k = 0; k < PQntuples(r); k++)
-			printf("   %s\n", PQgetvalue(r, k, 0));
+			printf("   %s\n", PQgetvalue(r, k, VALUE_COL));
 		printf("\n");
 		PQclear(r);
 	}

@@ -46,12 +46,14 @@ const char *auth_key_from_request(const struct request *req);
 
 /* Splits "ck_<id>_<secret>" and checks its shape; the id goes to key_id
  * (ID_LEN + 1 bytes).  Returns 0 or -1. */
-int auth_parse_key(const char *key, char *key_id);
+int auth_parse_key(const char *key, char *key_id)
+	__attribute__((warn_unused_result));
 
 /* Finds the key's record (from the lease or from the store) and compares
  * its hash in constant time. */
 enum auth_result auth_check(struct auth *a, struct store *s,
-			    const struct request *req, struct principal *out);
+			    const struct request *req, struct principal *out)
+	__attribute__((warn_unused_result));
 
 /* Drops every record of org from this worker's cache. */
 void auth_forget_org(struct auth *a, const char *org_id);

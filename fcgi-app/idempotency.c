@@ -57,8 +57,8 @@ static void replay(struct response *res, const struct idem_answer *a)
 	response_header(res, "Idempotent-Replayed", "true");
 }
 
-bool idem_begin(struct app *app, const struct request *req,
-		const struct principal *who, struct response *res)
+enum idem_result idem_begin(struct app *app, const struct request *req,
+			    const struct principal *who, struct response *res)
 {
 	struct idem_answer a;
 	enum store_status st;
@@ -66,11 +66,11 @@ bool idem_begin(struct app *app, const struct request *req,
 	app->idem_key = NULL;
 	app->deferred_note = 0;
 	if (!req->idempotency_key)
-		return true;
+		return IDEM_RUN;
 	if (!idem_key_valid(req->idempotency_key)) {
 		response_fail(res, API_INVALID_PARAMETER, "Idempotency-Key",
 			      "Idempotency-Key must be 1 to 255 printable ASCII characters");
-		return false;
+		return IDEM_ANSWERED;
 	}
 	request_hash(req, app->idem_hash);
 	st = store_begin(app->store);
@@ -83,13 +83,13 @@ bool idem_begin(struct app *app, const struct request *req,
 			      NULL, st == STORE_UNAVAILABLE
 					    ? "the database is unavailable, try again shortly"
 					    : "internal error");
-		return false;
+		return IDEM_ANSWERED;
 	}
 	switch (a.state) {
 	case IDEM_NEW:
 		app->idem_key = req->idempotency_key;
 		store_rows_free(a.rows);
-		return true;
+		return IDEM_RUN;
 	case IDEM_REPLAY:
 		replay(res, &a);
 		break;
@@ -104,7 +104,7 @@ bool idem_begin(struct app *app, const struct request *req,
 	}
 	store_rows_free(a.rows);
 	store_rollback(app->store);
-	return false;
+	return IDEM_ANSWERED;
 }
 
 /* The Location header the handler set, if any, into out. */

@@ -25,10 +25,16 @@
 #include "request.h"
 #include "response.h"
 
-/* True when the handler is to run; false: answered. */
-bool idem_begin(struct app *app, const struct request *req,
-		const struct principal *who, struct response *res)
+enum idem_result {
+	IDEM_RUN = 0,      /* the handler is to run, then idem_end() */
+	IDEM_ANSWERED = 1, /* res holds the answer: a replay, a refusal (400,
+			    * 409, 422) or a failure (500, 503) */
+};
+enum idem_result idem_begin(struct app *app, const struct request *req,
+			    const struct principal *who, struct response *res)
 	__attribute__((warn_unused_result));
+/* Cannot fail on the caller: what goes wrong replaces the answer in res
+ * (500 or 503). */
 void idem_end(struct app *app, const struct request *req,
 	      const struct principal *who, struct response *res);
 

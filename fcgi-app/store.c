@@ -36,6 +36,8 @@ struct store_rows {
 	PGresult *res;
 };
 
+static int result_columns(enum stmt id);
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -136,14 +138,15 @@ static enum store_status connect_and_prepare(struct store *s)
 		PGresult *r = PQexecPrepared(s->conn, stmt_defs[STMT_BACKEND_START].name,
 					     0, NULL, NULL, NULL, 0);
 
-		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+		    PQnfields(r) != result_columns(STMT_BACKEND_START)) {
 			set_error(s, "cannot name the server process", PQresultErrorMessage(r));
 			PQclear(r);
 			goto unavailable;
 		}
 		s->backend.pid = PQbackendPID(s->conn);
 		snprintf(s->backend.start, sizeof(s->backend.start), "%s",
-			 PQgetvalue(r, 0, 0));
+			 PQgetvalue(r, 0, BACKEND_COL_START));
 		PQclear(r);
 	}
 	s->backoff_ms = 0;
@@ -177,7 +180,7 @@ static const char *primary_message(const PGresult *r)
 }
 
 /* How many columns a statement's rows have, as its decoder reads them by
- * the enums of store_sql.h; 0 for those read by hand. */
+ * the enums of store_sql.h; 0 for those whose rows are not read. */
 static int result_columns(enum stmt id)
 {
 	switch (id) {
@@ -216,6 +219,13 @@ static int result_columns(enum stmt id)
 		return CHANGE_COL__COUNT;
 	case STMT_IDEM_CLAIM:
 		return IDEM_COL__COUNT;
+	case STMT_SUPPRESSION_LIFT:
+	case STMT_FEED_EXPIRED:
+	case STMT_FIELD_DELETE:
+	case STMT_END_BACKEND:
+		return BOOL_COL__COUNT;
+	case STMT_BACKEND_START:
+		return BACKEND_COL__COUNT;
 	default:
 		return 0;
 	}
@@ -781,7 +791,14 @@ enum store_status store_contact_delete(struct store *s, const char *org_id,
 	return write_outcome(s, which, r, out);
 }
 
-/* The one boolean a statement returns (binary: one byte). */
+/* The boolean of a one-row result (binary: one byte); false without one. */
+static bool row_bool(const PGresult *r)
+{
+	return PQntuples(r) == 1 && PQgetlength(r, 0, BOOL_COL_VALUE) == 1 &&
+	       PQgetvalue(r, 0, BOOL_COL_VALUE)[0] == 1;
+}
+
+/* The one boolean a statement returns. */
 static enum store_status run_bool(struct store *s, enum stmt id,
 				  const char *const *params, bool *out)
 {
@@ -790,8 +807,7 @@ static enum store_status run_bool(struct store *s, enum stmt id,
 
 	if (st != STORE_OK)
 		return st;
-	*out = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
-	       PQgetvalue(r, 0, 0)[0] == 1;
+	*out = row_bool(r);
 	PQclear(r);
 	return STORE_OK;
 }
@@ -931,8 +947,7 @@ enum store_status store_end_backend(struct store *s, const struct store_backend 
 	st = run(s, STMT_END_BACKEND, params, true, &r);
 	if (st != STORE_OK)
 		return st;
-	gone = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
-	       PQgetvalue(r, 0, 0)[0] == 1; /* binary bool */
+	gone = row_bool(r);
 	PQclear(r);
 	if (!gone) {
 		set_error(s, "a server process did not end", "still running after 5 s");

@@ -37,7 +37,7 @@ const char *store_error(const struct store *s);
 /* Counts statements that failed, for /metrics. */
 uint64_t store_error_count(const struct store *s);
 
-enum store_status store_ping(struct store *s);
+enum store_status store_ping(struct store *s) __attribute__((warn_unused_result));
 
 struct key_record {
 	char org_id[ID_LEN + 1];
@@ -50,7 +50,8 @@ struct key_record {
 
 /* The live (not revoked) key with this id; STORE_NOT_FOUND otherwise. */
 enum store_status store_key_lookup(struct store *s, const char *key_id,
-				   struct key_record *out);
+				   struct key_record *out)
+	__attribute__((warn_unused_result));
 
 /* Reads: *out is new (free with store_rows_free) when STORE_OK. */
 enum store_status store_contact_by_email(struct store *s, const char *org_id,
@@ -233,10 +234,12 @@ struct store_backend {
 	int32_t pid;
 	char start[STORE_BACKEND_START_LEN]; /* backend_start, as text */
 };
-enum store_status store_backend(struct store *s, struct store_backend *out);
+enum store_status store_backend(struct store *s, struct store_backend *out)
+	__attribute__((warn_unused_result));
 /* Ends that server process (another store's, gone or not) and waits for
  * it: once this returns STORE_OK, nothing it was running can commit. */
-enum store_status store_end_backend(struct store *s, const struct store_backend *b);
+enum store_status store_end_backend(struct store *s, const struct store_backend *b)
+	__attribute__((warn_unused_result));
 
 size_t store_rows_count(const struct store_rows *r);
 void store_rows_contact(const struct store_rows *r, size_t i, struct contact *out);

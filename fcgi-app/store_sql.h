@@ -115,6 +115,18 @@ enum key_col {
 	KEY_COL__COUNT,
 };
 
+/* The statements that answer one boolean: suppression_lift, feed_expired,
+ * field_delete, end_backend. */
+enum bool_col {
+	BOOL_COL_VALUE,
+	BOOL_COL__COUNT,
+};
+
+enum backend_col {
+	BACKEND_COL_START,
+	BACKEND_COL__COUNT,
+};
+
 enum stmt {
 	STMT_PING,
 	STMT_KEY_LOOKUP,

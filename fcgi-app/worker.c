@@ -1,5 +1,5 @@
 /* worker.c - the accept loop and the path of one request through the
- * modules: request -> router -> auth -> handler -> response. */
+ * modules: request -> router -> policy -> handler -> response. */
 #include "worker.h"
 
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include "handlers/handlers.h"
 #include "idempotency.h"
 #include "log.h"
+#include "policy.h"
 #include "request.h"
 #include "response.h"
 #include "router.h"
@@ -65,119 +66,13 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Nanoseconds as whole seconds, rounded up. */
-static unsigned long long ceil_s(uint64_t ns)
-{
-	return (unsigned long long)((ns + 999999999u) / 1000000000u);
-}
-
-/* Refuses with 429 and a Retry-After of the wait, in whole seconds. */
-static void refuse_rate(struct response *res, uint64_t retry_ns, const char *why)
-{
-	unsigned long long s = ceil_s(retry_ns);
-
-	response_fail(res, API_RATE_LIMITED, NULL, "%s", why);
-	response_header(res, "Retry-After", "%llu", s ? s : 1);
-}
-
-/* What is left of the key's rate (draft-ietf-httpapi-ratelimit-headers):
- * the burst, what remains of it, and the seconds until it is whole. */
-static void rate_headers(struct response *res, struct rate rate,
-			 const struct rate_quota *q)
-{
-	response_header(res, "RateLimit-Limit", "%u", rate.count);
-	response_header(res, "RateLimit-Remaining", "%u", q->remaining);
-	response_header(res, "RateLimit-Reset", "%llu", ceil_s(q->reset_ns));
-}
-
-/* Failed authentications are counted per client address, unless the
- * address is listed in auth_fail_exempt. */
-static bool address_counted(const struct config *cfg, const char *addr,
-			    struct rate *rate)
-{
-	size_t n = strlen(addr);
-	const char *p = cfg->auth_fail_exempt;
-
-	*rate = (struct rate){.count = (uint32_t)cfg->auth_fail_limit, .period_s = 60};
-	if (rate->count == 0 || n == 0)
-		return false;
-	while (*p) {
-		size_t len = strcspn(p, " \t,");
-
-		if (len == n && memcmp(p, addr, n) == 0)
-			return false;
-		p += len;
-		p += strspn(p, " \t,");
-	}
-	return true;
-}
-
-/* Authenticates, within the limits: an address with too many failures is
- * refused before its key is looked at, and a key over its rate is refused
- * after; an answer to a key with a rate carries the RateLimit headers.
- * Returns true when the request may go on to its handler.  who->key_id is
- * "" unless the key was accepted (even if its rate then refused it). */
-static bool authenticate(struct app *app, const struct request *req,
-			 struct response *res, struct principal *who)
-{
-	const char *addr = req->remote_addr ? req->remote_addr : "";
-	bool counted;
-	struct rate rate;
-	uint64_t now = ratelimit_now_ns(), wait;
-	int64_t per_s;
-
-	counted = address_counted(app->cfg, addr, &rate);
-	if (counted && !ratelimit_peek(app->limits, addr, strlen(addr), rate, now, &wait)) {
-		refuse_rate(res, wait, "too many failed authentications from this address; retry later");
-		return false;
-	}
-	switch (auth_check(app->auth, app->store, req, who)) {
-	case AUTH_OK:
-		break;
-	case AUTH_DENIED:
-		who->key_id[0] = '\0';
-		if (counted)
-			ratelimit_charge(app->limits, addr, strlen(addr), rate, now);
-		response_fail(res, API_UNAUTHORIZED, NULL,
-			      "a valid API key is required (X-API-Key or Authorization: Bearer)");
-		return false;
-	case AUTH_UNAVAILABLE:
-		who->key_id[0] = '\0';
-		response_fail(res, API_UNAVAILABLE, NULL,
-			      "the database is unavailable, try again shortly");
-		return false;
-	case AUTH_ERROR:
-		who->key_id[0] = '\0';
-		rlog_error(req->request_id, "msg=\"key lookup failed\" detail=%s",
-			   LOGQ(store_error(app->store)));
-		response_fail(res, API_INTERNAL, NULL, "internal error");
-		return false;
-	}
-	per_s = who->key.rate_limit >= 0 ? who->key.rate_limit : app->cfg->key_rate_limit;
-	if (per_s > 0) {
-		struct rate_quota quota;
-		bool ok;
-
-		rate = (struct rate){.count = per_s > UINT32_MAX ? UINT32_MAX : (uint32_t)per_s,
-				     .period_s = 1};
-		ok = ratelimit_take_quota(app->limits, who->key_id, strlen(who->key_id),
-					  rate, now, &wait, &quota);
-		rate_headers(res, rate, &quota);
-		if (!ok) {
-			refuse_rate(res, wait, "too many requests with this API key; retry later");
-			return false;
-		}
-	}
-	return true;
-}
-
 static bool is_write(const char *method)
 {
 	return strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0 ||
 	       strcmp(method, "DELETE") == 0;
 }
 
-/* Routes, authenticates and runs the handler; returns the metrics route.
+/* Routes, admits (policy.h) and runs the handler; returns the metrics route.
  * HEAD is routed as GET: the handler answers as for a GET, and
  * response_send() leaves the body out (res->head_only). */
 static int dispatch(struct app *app, struct request *req,
@@ -204,12 +99,12 @@ static int dispatch(struct app *app, struct request *req,
 	*route_name = m.name;
 	req->param = m.param;
 	if (m.needs_auth) {
-		if (!authenticate(app, req, res, who))
+		if (policy_admit(app, req, res, who) != POLICY_ADMIT)
 			return (int)m.id;
 		whop = who;
 	}
 	if (whop && is_write(req->method)) {
-		if (idem_begin(app, req, whop, res)) {
+		if (idem_begin(app, req, whop, res) == IDEM_RUN) {
 			handlers[m.id](app, req, whop, res);
 			idem_end(app, req, whop, res);
 		}
@@ -338,9 +233,12 @@ int worker_run(const struct worker_args *args)
 		status = 1;
 		goto out;
 	}
-	/* Connect early so that the first request does not pay for it; a
-	 * failure here is not fatal (the next request retries). */
-	(void)store_ping(app.store);
+	/* Connect early so that the first request does not pay for it.  A
+	 * failure here is not fatal: store.c has logged it, and the next
+	 * request retries. */
+	if (store_ping(app.store) != STORE_OK) {
+		/* ignored on purpose (see above) */
+	}
 	/* A write of the worker that had this slot (or of another that is
 	 * gone) may have committed unpublished. */
 	writes_settle(&app);

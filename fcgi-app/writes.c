@@ -102,15 +102,17 @@ void writes_everything_changed(struct app *app)
 	deps_everything(&app->retire);
 }
 
-uint64_t writes_begin(struct app *app, const char *org_id)
+int writes_begin(struct app *app, const char *org_id, uint64_t *note)
 {
 	struct store_backend backend;
 
+	*note = 0;
 	writes_settle(app);
 	deps_init(&app->retire);
 	if (store_backend(app->store, &backend) != STORE_OK)
-		return 0;
-	return inflight_note(app->inflight, app->slot_index, org_id, &backend);
+		return -1;
+	*note = inflight_note(app->inflight, app->slot_index, org_id, &backend);
+	return *note ? 0 : -1;
 }
 
 int writes_publish(struct app *app, const char *org_id, uint64_t note)

@@ -21,10 +21,11 @@
 
 #include "app.h"
 
-/* Before a write of org_id; empties app->retire.  Returns the note's seq (> 0), or 0 when the
- * write must not run now: the store is unreachable, or an earlier write of
- * this worker is not settled yet (the caller answers 503). */
-uint64_t writes_begin(struct app *app, const char *org_id);
+/* Before a write of org_id; empties app->retire.  The note's seq (> 0) in *note.  0, or -1 when
+ * the write must not run now: the store is unreachable, or an earlier
+ * write of this worker is not settled yet (the caller answers 503). */
+int writes_begin(struct app *app, const char *org_id, uint64_t *note)
+	__attribute__((warn_unused_result));
 /* After the write committed.  0, or -1 when the cache could not be told
  * (the note stays; the caller answers 503: the write is saved but not
  * published yet). */

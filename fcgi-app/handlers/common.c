@@ -124,8 +124,7 @@ void encode_write(struct buf *out, const struct write_result *wr, bool action,
 bool write_begin(struct app *app, const struct principal *who,
 		 struct response *res, uint64_t *note)
 {
-	*note = writes_begin(app, who->key.org_id);
-	if (*note)
+	if (writes_begin(app, who->key.org_id, note) == 0)
 		return true;
 	response_fail(res, API_UNAVAILABLE, NULL,
 		      "the database is unavailable, try again shortly");
