@@ -18,6 +18,7 @@
  * of 1000 contacts (~300 KB) about twenty reads, and copies it twice. */
 #define READ_CHUNK (256 * 1024)
 #define BACKOFF_MAX_MS 2000
+#define HINT_SLOTS 256
 
 struct cache {
 	char *host;
@@ -29,6 +30,13 @@ struct cache {
 	int backoff_ms;
 	struct cache_stats stats;
 	struct buf scratch; /* commands, headers, small replies */
+	/* The counters entries were last found to depend on, by key: a hint
+	 * only (a wrong one costs a second round trip), so that a page's
+	 * blocks are read in the first one. */
+	struct hint {
+		uint32_t key;
+		struct deps names;
+	} hints[HINT_SLOTS];
 };
 
 static int64_t now_ms(void)
@@ -242,6 +250,31 @@ static void entry_key(char *out, size_t n, const char *org, int64_t epoch,
 	snprintf(out, n, "c5:%s:%lld:%s", org, (long long)epoch, what);
 }
 
+static struct hint *hint_slot(struct cache *c, const char *ekey, uint32_t *h)
+{
+	*h = deps_hash(ekey, strlen(ekey));
+	return &c->hints[*h % HINT_SLOTS];
+}
+
+/* What the hint says the entry of ekey depends on, added to d. */
+static void hint_get(struct cache *c, const char *ekey, struct deps *d)
+{
+	uint32_t h;
+	const struct hint *slot = hint_slot(c, ekey, &h);
+
+	if (slot->key == h && slot->names.n > 0)
+		deps_merge(d, &slot->names);
+}
+
+static void hint_set(struct cache *c, const char *ekey, const struct deps *d)
+{
+	uint32_t h;
+	struct hint *slot = hint_slot(c, ekey, &h);
+
+	slot->key = h;
+	slot->names = *d;
+}
+
 /* Adds a counter's value, as Redis answered it, to the ticket. */
 static int ticket_add(struct cache_ticket *t, const char *name,
 		      const struct buf *in, const struct resp_value *v)
@@ -322,6 +355,7 @@ enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
 	const char *argv[2] = {"GET", ekey};
 	struct resp_value v[2][CACHE_TICKET_MAX + 1], *e = &v[1][0];
 	struct header h;
+	struct deps ask;
 	struct iovec iov;
 	size_t base = out->len, payload = 0;
 	bool match = true, have_all = true, skip[DEPS_MAX];
@@ -333,23 +367,29 @@ enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
 		return CACHE_OFF;
 	hash_key(hkey, sizeof(hkey), org);
 	entry_key(ekey, sizeof(ekey), org, epoch, what);
-	/* One round trip: the counters named by the key, and the entry. */
+	/* One round trip: the counters named by the key and those the entry
+	 * was last found to depend on, and the entry. */
+	ask = *fixed;
+	hint_get(c, ekey, &ask);
+	if (ask.overflow)
+		ask = *fixed;
 	buf_reset(cmd);
-	put_hmget(cmd, hkey, fixed, NULL);
+	put_hmget(cmd, hkey, &ask, NULL);
 	put_command(cmd, 2, argv);
 	iov.iov_base = cmd->data;
 	iov.iov_len = cmd->len;
 	if (send_all(c, &iov, 1) < 0 || read_replies(c, out, 2, &v[0][0], CACHE_TICKET_MAX + 1) < 0 ||
-	    v[0][0].type != RESP_ARRAY || v[0][0].len != (size_t)fixed->n ||
+	    v[0][0].type != RESP_ARRAY || v[0][0].len != (size_t)ask.n ||
 	    (e->type != RESP_BULK && e->type != RESP_NIL))
 		goto fail;
-	for (int i = 0; i < fixed->n; i++)
-		if (ticket_add(ticket, fixed->name[i], out, &v[0][i + 1]) < 0)
+	for (int i = 0; i < ask.n; i++)
+		if (ticket_add(ticket, ask.name[i], out, &v[0][i + 1]) < 0)
 			goto fail;
 	ticket->valid = true;
 	if (e->type == RESP_NIL ||
 	    parse_header(out->data + e->off, e->len, &h, &payload) < 0)
 		goto miss;
+	hint_set(c, ekey, &h.names);
 	/* The counters the entry found it depends on once read: a second
 	 * round trip, for those the key did not name. */
 	for (int i = 0; i < h.names.n; i++) {
@@ -433,6 +473,7 @@ void cache_put(struct cache *c, const char *org, int64_t epoch,
 	buf_putc(hdr, '\n');
 	if (!known || deps->overflow)
 		len = 0;
+	hint_set(c, ekey, deps);
 	/* SET <key> <header + bytes> EX <ttl>, written without copying the
 	 * bytes. */
 	snprintf(pre, sizeof(pre), "*5\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n",

@@ -62,7 +62,8 @@ const struct cache_stats *cache_stats(const struct cache *c);
  * On CACHE_HIT the entry's bytes are appended to out. */
 enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
 			    const char *what, const struct deps *fixed,
-			    struct buf *out, struct cache_ticket *ticket);
+			    struct buf *out, struct cache_ticket *ticket)
+	__attribute__((warn_unused_result));
 /* Stores data as the entry, depending on deps (the fixed ones of the
  * look-up and those found from what was read), under the values of the
  * ticket.  A counter the ticket did not read is stored as unknown: the
@@ -82,6 +83,6 @@ int cache_retire(struct cache *c, const char *org, const struct deps *d)
 int cache_purge(struct cache *c, const char *org)
 	__attribute__((warn_unused_result));
 /* 0 when Redis answers PING now. */
-int cache_ping(struct cache *c);
+int cache_ping(struct cache *c) __attribute__((warn_unused_result));
 
 #endif

@@ -62,7 +62,7 @@ void deps_tail(struct deps *d)
 
 /* FNV-1a, 32 bits: buckets only need to spread, not to resist anyone
  * (a client who crowds one bucket only costs itself hits). */
-static uint32_t fnv1a(const char *s, size_t len)
+uint32_t deps_hash(const char *s, size_t len)
 {
 	uint32_t h = 2166136261u;
 
@@ -80,7 +80,7 @@ void deps_email(struct deps *d, const char *key, size_t len)
 			deps_any_contact(d);
 			break;
 		}
-	add_numbered(d, 'e', fnv1a(key, len) % DEPS_EMAIL_BUCKETS);
+	add_numbered(d, 'e', deps_hash(key, len) % DEPS_EMAIL_BUCKETS);
 }
 
 /* The tree's index of a position's block, 1-based; 0 when the block is
@@ -129,5 +129,5 @@ void deps_live_prefix(struct deps *d, int64_t pos)
 
 void deps_list(struct deps *d, const char *list_id)
 {
-	add_numbered(d, 'l', fnv1a(list_id, strlen(list_id)) % DEPS_LIST_BUCKETS);
+	add_numbered(d, 'l', deps_hash(list_id, strlen(list_id)) % DEPS_LIST_BUCKETS);
 }

@@ -67,5 +67,7 @@ void deps_liveness_changed(struct deps *d, int64_t pos);
  * the listing): its query path. */
 void deps_live_prefix(struct deps *d, int64_t pos);
 void deps_list(struct deps *d, const char *list_id);
+/* FNV-1a, 32 bits, of s[0..len): what the buckets are made of. */
+uint32_t deps_hash(const char *s, size_t len);
 
 #endif
