@@ -180,8 +180,9 @@ build() {
 	elif [ $# -gt 0 ]; then
 		args=$(./config.status --config)
 		for opt in "${want[@]}"; do
-			case $args in
-			*"'$opt'"*) ;;
+			# quoted or not, depending on the version of autoconf
+			case " $args " in
+			*" $opt "* | *" '$opt' "*) ;;
 			*) missing+=("$opt") ;;
 			esac
 		done
