@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fault.h"
 #include "log.h"
 #include "sha256.h"
 #include "writes.h"
@@ -164,6 +165,8 @@ void idem_end(struct app *app, const struct request *req,
 					    : "internal error");
 		return;
 	}
+	/* Committed, not answered: where a test kills the worker. */
+	FAULT_POINT("after_commit");
 	if (note && writes_publish(app, who->key.org_id, note) < 0) {
 		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=%s",
 			   LOGQ(store_error(app->store)));

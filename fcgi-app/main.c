@@ -65,7 +65,11 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'V':
+#ifdef CONTACTS_FAULT_HOOKS
+			printf("contacts-fcgi %s (test build: fault hooks)\n", PACKAGE_VERSION);
+#else
 			printf("contacts-fcgi %s\n", PACKAGE_VERSION);
+#endif
 			return 0;
 		case 'h':
 			usage(stdout);

@@ -153,30 +153,43 @@ install_packages() {
 # --------------------------------------------------------------------------
 # build
 
-# build [--werror]: autoreconf when configure is missing or older than
-# configure.ac, configure when there is no Makefile (always with
-# --enable-werror; with --werror also reconfigure a tree configured
-# without it), then make.
+# build [--werror] [--fault-hooks]: autoreconf when configure is missing or
+# older than configure.ac, configure when there is no Makefile (always with
+# --enable-werror), then make.  With --werror (--fault-hooks), a tree
+# configured without --enable-werror (--enable-fault-hooks) is configured
+# again with it, keeping its other options.  --fault-hooks is for
+# scripts/test only (fcgi-app/fault.h).
 # shellcheck disable=SC2120
 build() {
-	local require_werror=${1:-} args
+	local opt want=(--enable-werror) missing=() args
+	for opt in "$@"; do
+		case $opt in
+		--werror) ;;
+		--fault-hooks) want+=(--enable-fault-hooks) ;;
+		*) die "build: unknown option $opt" ;;
+		esac
+	done
 	cd "$REPO" || die "cannot cd to $REPO"
 	if [ ! -x configure ] || [ configure.ac -nt configure ]; then
 		step "autoreconf"
 		autoreconf -fi
 	fi
 	if [ ! -f Makefile ] || [ ! -x config.status ]; then
-		step "configure --enable-werror"
-		./configure --enable-werror
-	elif [ "$require_werror" = --werror ]; then
+		step "configure ${want[*]}"
+		./configure "${want[@]}"
+	elif [ $# -gt 0 ]; then
 		args=$(./config.status --config)
-		case $args in
-		*"'--enable-werror'"*) ;;
-		*)
-			step "reconfigure with --enable-werror (was: ${args:-no options})"
-			eval "./configure $args --enable-werror"
-			;;
-		esac
+		for opt in "${want[@]}"; do
+			# quoted or not, depending on the version of autoconf
+			case " $args " in
+			*" $opt "* | *" '$opt' "*) ;;
+			*) missing+=("$opt") ;;
+			esac
+		done
+		if [ "${#missing[@]}" -gt 0 ]; then
+			step "reconfigure with ${missing[*]} (was: ${args:-no options})"
+			eval "./configure $args ${missing[*]}"
+		fi
 	fi
 	step "make"
 	make -j"$(nproc 2>/dev/null || echo 2)"
