@@ -101,7 +101,7 @@ void deps_block(struct deps *d, int64_t pos)
 		deps_any_contact(d);
 		return;
 	}
-	add_numbered(d, 'b', (uint64_t)pos >> DEPS_BLOCK_SHIFT);
+	add_numbered(d, 'b', (uint64_t)pos >> DEPS_PART_SHIFT);
 }
 
 void deps_liveness_changed(struct deps *d, int64_t pos)

@@ -8,7 +8,9 @@
  *   x      any contact (every contact write bumps it)
  *   t      the tail of the listings (a create: pages that reach the end)
  *   e<n>   the email look-ups whose key falls in bucket n (DEPS_EMAIL_BUCKETS)
- *   b<n>   the contacts at positions n * 1024 to n * 1024 + 1023 (block n)
+ *   b<n>   the contacts at positions n * 256 to n * 256 + 255: a quarter of
+ *          a block of contact_blocks, so that an update retires little
+ *          more than the one page of 1000 it is on
  *   s<n>   node n of a Fenwick tree over the blocks: a change of which
  *          contacts are live in block k bumps the nodes on k's update path,
  *          and a live page that ends in block m depends on the nodes on
@@ -20,7 +22,7 @@
  * unchanged; a write bumps, after its commit, at least one field of every
  * answer it changes.  docs/caching.md has the rules and the argument.
  * The number of fields is bounded by the size of the organization, not by
- * its history: 2 + 4096 + 1024 + two per block.  Pure.
+ * its history: 3 + 4096 + 1024 + five per block of 1024.  Pure.
  */
 #ifndef CONTACTS_DEPS_H
 #define CONTACTS_DEPS_H
@@ -34,6 +36,7 @@
 #define DEPS_EMAIL_BUCKETS 4096
 #define DEPS_LIST_BUCKETS 1024
 #define DEPS_BLOCK_SHIFT 10    /* contact_blocks' blocks (schema/003) */
+#define DEPS_PART_SHIFT 8      /* the parts of b<n> */
 #define DEPS_TREE_SIZE (1 << 24) /* blocks the Fenwick tree covers */
 
 /* A set of fields, each once, in the order first added.  When more than
@@ -60,7 +63,7 @@ void deps_tail(struct deps *d);                   /* t */
  * PostgreSQL folds such keys beyond ASCII (ICU), so two keys this worker
  * tells apart may name one contact. */
 void deps_email(struct deps *d, const char *key, size_t len);
-void deps_block(struct deps *d, int64_t pos);     /* b<pos's block> */
+void deps_block(struct deps *d, int64_t pos);     /* b<pos's part> */
 /* A change of which contacts are live at pos: its update path. */
 void deps_liveness_changed(struct deps *d, int64_t pos);
 /* A live page whose last row is at pos (pos < 0: it reaches the end of

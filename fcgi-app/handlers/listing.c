@@ -242,11 +242,12 @@ static void fixed_deps(const struct listing *ls, struct deps *d)
 		deps_any_contact(d); /* eid, updated_since: any contact write */
 }
 
-/* Blocks a page may span and still name them one by one. */
-#define PAGE_BLOCKS_MAX 16
+/* Parts of blocks (deps.h) a page may span and still name them one by
+ * one: a page of 1000 with a third of its span deleted. */
+#define PAGE_PARTS_MAX 24
 
 /* The counters a page of contacts depends on, found from its rows: the
- * blocks they lie in; for the live listing the liveness of every block up
+ * parts of blocks they lie in; for the live listing the liveness of every block up
  * to the last; a page that is not full reaches the end of the listing,
  * so the tail too (docs/caching.md). */
 static void page_deps(const struct listing *ls, const struct store_rows *rows,
@@ -254,14 +255,14 @@ static void page_deps(const struct listing *ls, const struct store_rows *rows,
 {
 	size_t n = store_rows_count(rows);
 	bool full = n == (size_t)ls->page.limit;
-	int64_t first = n ? store_rows_pos(rows, 0) >> DEPS_BLOCK_SHIFT : 0;
-	int64_t last = n ? store_rows_pos(rows, n - 1) >> DEPS_BLOCK_SHIFT : -1;
+	int64_t first = n ? store_rows_pos(rows, 0) >> DEPS_PART_SHIFT : 0;
+	int64_t last = n ? store_rows_pos(rows, n - 1) >> DEPS_PART_SHIFT : -1;
 
-	if (last - first + 1 > PAGE_BLOCKS_MAX)
+	if (last - first + 1 > PAGE_PARTS_MAX)
 		deps_any_contact(d);
 	else
 		for (int64_t b = first; b <= last; b++)
-			deps_block(d, b << DEPS_BLOCK_SHIFT);
+			deps_block(d, b << DEPS_PART_SHIFT);
 	if (!full)
 		deps_tail(d);
 	if (!ls->include_all)
