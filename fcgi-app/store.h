@@ -123,7 +123,8 @@ struct write_result {
 	const char *err_field;  /* the request's field, or a custom field's name */
 	const char *err_detail; /* unknown list ids; a custom field's type */
 	/* For the cache (writes.h), when has_contact: the contact's position
-	 * and email key; the lists it is a member of ("a,b", NULL: none);
+	 * and email key; after an update or a delete the lists it is a member
+	 * of ("a,b", NULL: none; a create is on the lists it asked for);
 	 * its email key and status before the write (NULL: not known). */
 	int64_t pos;
 	const char *email_key;

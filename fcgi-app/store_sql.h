@@ -44,7 +44,9 @@ enum page_col {
 	"(w.c).updated_at, (w.c).deleted_at, (w.c).last_action, "          \
 	"(w.c).fields, w.action, w.lists_updated, w.lists_removed, w.err, " \
 	"w.err_field, w.err_detail, (w.c).pos, (w.c).email_key, "          \
-	"contact_lists_of($1, (w.c).id), w.prev_email_key, w.prev_status"
+	"CASE WHEN w.action IN ('IMPORT_UPDATE', 'DELETE') "               \
+	"THEN contact_lists_of($1, (w.c).id) END, "                         \
+	"w.prev_email_key, w.prev_status"
 
 enum write_col {
 	WRITE_COL_ACTION = CONTACT_COL__COUNT,

@@ -90,6 +90,8 @@ void writes_contact_changed(struct app *app, const struct write_result *wr,
 	}
 	for (size_t i = 0; in && i < in->nremove; i++)
 		deps_list(d, in->remove[i]);
+	for (size_t i = 0; in && i < in->nlists; i++)
+		deps_list(d, in->lists[i]);
 }
 
 void writes_list_changed(struct app *app, const char *list_id)

@@ -34,6 +34,7 @@ DECLARE
     r jsonb;
     v_plain boolean;
     v_new int;
+    v_made int;
     v_seq bigint;
     v_key bytea;
     v_suppressions bigint;
@@ -59,7 +60,13 @@ BEGIN
         RETURN;
     END IF;
 
-    -- 1, 2: the existing contacts, locked; unchanged ones are IMPORT_NOOP.
+    -- 1: the existing contacts, locked in one order.
+    PERFORM 1 FROM contacts t
+     WHERE t.org_id = p_org AND t.email_key IN (SELECT x.k FROM bulk_rows x)
+     ORDER BY t.email_key
+       FOR NO KEY UPDATE;
+    -- 2: unchanged ones are IMPORT_NOOP (a new statement: it sees them as
+    -- they are now that they are locked).
     UPDATE bulk_rows b SET
         pos = c.pos, prev_status = c.status,
         action = CASE WHEN c.status <> 'deleted'
@@ -69,14 +76,8 @@ BEGIN
             AND NOT (b.f & 8 <> 0 AND c.company IS DISTINCT FROM b.r->>'company')
             AND NOT (b.f & 16 <> 0 AND c.type IS DISTINCT FROM b.r->>'type')
             THEN 'IMPORT_NOOP' ELSE 'IMPORT_UPDATE' END
-      FROM (SELECT t.pos, t.status, t.email_key, t.eid, t.name, t.phone,
-                   t.company, t.type
-              FROM contacts t
-             WHERE t.org_id = p_org
-               AND t.email_key IN (SELECT x.k FROM bulk_rows x)
-             ORDER BY t.email_key
-               FOR NO KEY UPDATE) c
-     WHERE c.email_key = b.k;
+      FROM contacts c
+     WHERE c.org_id = p_org AND c.email_key = b.k;
 
     UPDATE contacts AS t SET
         eid     = CASE WHEN b.f & 1 <> 0 THEN b.r->>'eid' ELSE t.eid END,
@@ -126,10 +127,15 @@ BEGIN
                    clock_timestamp(), clock_timestamp()
               FROM bulk_rows b WHERE b.action = 'IMPORT_CREATE' ORDER BY b.pos
             ON CONFLICT (org_id, email_key) DO NOTHING
-            RETURNING t.email_key)
-        UPDATE bulk_rows b SET action = 'lost_race'
-         WHERE b.action = 'IMPORT_CREATE'
-           AND NOT EXISTS (SELECT 1 FROM made m WHERE m.email_key = b.k);
+            RETURNING 1)
+        SELECT count(*) INTO v_made FROM made;
+        IF v_made < v_new THEN
+            -- a lost race leaves its position without a contact
+            UPDATE bulk_rows b SET action = 'lost_race'
+             WHERE b.action = 'IMPORT_CREATE' AND NOT EXISTS (
+                   SELECT 1 FROM contacts c
+                    WHERE c.org_id = p_org AND c.pos = b.pos);
+        END IF;
     END IF;
 
     -- The results in request order; a row that lost its create to a

@@ -3,8 +3,11 @@ transaction, refused rows reported and skipped, IMPORT_NOOP rows not
 written at all."""
 import json
 
+import threading
+
 import stack
 from conftest import assert_contact, assert_error, request, uniq_email
+from test_states import sql  # noqa: F401  (the psql fixture)
 
 
 def bulk(api, rows, status=200):
@@ -137,3 +140,96 @@ def test_read_your_writes_after_bulk(api):
     bulk(api, [{"email": a["email"], "name": "after"}, {"email": e}])
     assert api.one(a["email"])["name"] == "after"
     assert [c["email"] for c in api.page().json["contacts"]] == [a["email"], e]
+
+
+# --------------------------------------------------------------------------
+# The set-based pass (schema/009_bulk_set.sql): plain rows, each email once
+
+
+def test_plain_rows_create_update_noop_in_order(api):
+    """A request of plain rows takes the set-based pass: creates get the
+    next positions in request order, updates and IMPORT_NOOP as the loop
+    gives them."""
+    old = api.create(name="same", phone="1")
+    changed = api.create(name="before")
+    news = [uniq_email() for _ in range(5)]
+    rows = [{"email": news[0], "name": "n0"},
+            {"email": old["email"], "name": "same", "phone": "1"},
+            {"email": news[1], "name": "n1", "type": "employee"},
+            {"email": changed["email"].upper(), "name": "after"},
+            {"email": news[2]}, {"email": news[3]}, {"email": news[4]}]
+    j = bulk(api, rows)
+    acts = [x["action"] for x in j["results"]]
+    assert acts == ["IMPORT_CREATE", "IMPORT_NOOP", "IMPORT_CREATE",
+                    "IMPORT_UPDATE"] + ["IMPORT_CREATE"] * 3, acts
+    assert (j["created"], j["updated"], j["unchanged"], j["failed"]) == (5, 1, 1, 0)
+    assert j["results"][1]["contact"] == old  # not written: updated_at kept
+    assert j["results"][3]["contact"]["id"] == changed["id"]
+    assert j["results"][3]["contact"]["name"] == "after"
+    assert j["results"][2]["contact"]["type"] == "employee"
+    # the creation order is the request's, after what was there
+    page = [c["email"] for c in api.page(limit=1000).json["contacts"]]
+    made = [x["contact"]["email"] for x in j["results"]
+            if x["action"] == "IMPORT_CREATE"]
+    assert page[-5:] == made, (page, made)
+
+
+def test_plain_rows_restore_deleted_contacts(api):
+    """A deleted contact's email in a bulk brings it back, as it was before
+    its deletion (unsubscribed stays unsubscribed)."""
+    a = api.create(name="a")
+    b = api.create(name="b")
+    assert api.request("PATCH", "/contacts/%s" % b["id"],
+                       {"status": "unsubscribed"}).status == 200
+    for c in (a, b):
+        assert api.request("DELETE", "/contacts/%s" % c["id"]).status == 200
+    j = bulk(api, [{"email": a["email"]}, {"email": b["email"]}])
+    assert [x["action"] for x in j["results"]] == ["IMPORT_UPDATE"] * 2
+    assert [x["contact"]["status"] for x in j["results"]] == \
+        ["active", "unsubscribed"]
+    assert {c["id"] for c in api.page(limit=1000).json["contacts"]} >= \
+        {a["id"], b["id"]}
+
+
+def test_concurrent_bulks_and_creates_make_one_contact_per_email(api, sql):
+    """Bulk requests naming the same new emails in different orders, and
+    single creates of some of them, all at once: no deadlock, no error,
+    one contact per email, exactly one IMPORT_CREATE per email over all the
+    answers, one feed create per email."""
+    emails = [uniq_email() for _ in range(60)]
+    answers, errors = [], []
+
+    def run(rows):
+        try:
+            r = api.post("/contacts/bulk", {"contacts": rows})
+            if r.status != 200:
+                errors.append(r)
+                return
+            answers.extend((x["contact"]["email"], x["action"])
+                           for x in r.json["results"])
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    def single(email):
+        r = api.post("/contacts", {"email": email})
+        if r.status not in (200, 201):
+            errors.append(r)
+        else:
+            answers.append((email, r.json["action"]))
+
+    threads = [threading.Thread(target=run, args=([{"email": e} for e in order],))
+               for order in (emails, emails[::-1], emails[20:] + emails[:20])]
+    threads += [threading.Thread(target=single, args=(e,)) for e in emails[::7]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:3]
+    creates = [e for e, a in answers if a == "IMPORT_CREATE"]
+    assert sorted(creates) == sorted(emails), "one IMPORT_CREATE per email"
+    for e in emails:
+        assert len(api.find(e)) == 1, e
+    ids = {api.one(e)["id"] for e in emails}
+    feed = sql("SELECT contact_id FROM changes WHERE org_id = '%s' "
+               "AND op = 'create'" % api.org_id).split()
+    assert sorted(i for i in feed if i in ids) == sorted(ids)
