@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 void *xmalloc(size_t n) __attribute__((malloc, returns_nonnull));
 void *xcalloc(size_t n, size_t size) __attribute__((malloc, returns_nonnull));
@@ -36,5 +37,10 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+
+/* writev() to fd until all of iov[0..n) is written (iov is used up on
+ * the way).  0, or -1 with errno set. */
+int buf_writev_all(int fd, struct iovec *iov, int n)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -137,28 +137,10 @@ static bool ready(struct cache *c)
 /* Writes all of iov to the socket.  -1 on failure (errstr says why). */
 static int send_all(struct cache *c, struct iovec *iov, int n)
 {
-	redisContext *ctx = c->ctx;
-
-	while (n > 0) {
-		ssize_t w = writev(ctx->fd, iov, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			snprintf(ctx->errstr, sizeof(ctx->errstr), "%s", strerror(errno));
-			return -1;
-		}
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
+	if (buf_writev_all(c->ctx->fd, iov, n) == 0)
+		return 0;
+	snprintf(c->ctx->errstr, sizeof(c->ctx->errstr), "%s", strerror(errno));
+	return -1;
 }
 
 /* Reads nreplies replies into in (after in->len, which is put back), each

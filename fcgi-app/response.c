@@ -196,30 +196,6 @@ static void record_header(unsigned char h[8], int request_id, size_t len)
 	h[7] = 0;
 }
 
-/* writev() until everything is written. */
-static int write_all(int fd, struct iovec *iov, int n)
-{
-	while (n > 0) {
-		ssize_t w = writev(fd, iov, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
 /* The answer as STDOUT records of up to 64 KiB, in one writev() where the
  * socket takes it: libfcgi's stream would cut it into 8 KiB records and
  * write each one by itself.  The stream must be untouched; libfcgi still
@@ -260,7 +236,7 @@ static int send_records(const struct buf *head, const struct buf *body,
 		iov[first].iov_len = 8;
 		records++;
 	}
-	return write_all(fr->ipcFd, iov, n);
+	return buf_writev_all(fr->ipcFd, iov, n);
 }
 
 int response_send(const struct response *r, struct buf *scratch, FCGX_Request *fr)
