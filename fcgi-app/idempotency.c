@@ -74,10 +74,8 @@ enum idem_result idem_begin(struct app *app, const struct request *req,
 		return IDEM_ANSWERED;
 	}
 	request_hash(req, app->idem_hash);
-	st = store_begin(app->store);
-	if (st == STORE_OK)
-		st = store_idem_claim(app->store, who->key.org_id, req->idempotency_key,
-				      app->idem_hash, &a);
+	st = store_idem_begin(app->store, who->key.org_id, req->idempotency_key,
+			      app->idem_hash, &a);
 	if (st != STORE_OK) {
 		store_rollback(app->store);
 		response_fail(res, st == STORE_UNAVAILABLE ? API_UNAVAILABLE : API_INTERNAL,
@@ -143,14 +141,12 @@ void idem_end(struct app *app, const struct request *req,
 			writes_abandon(app, note);
 		return;
 	}
-	st = store_idem_save(app->store, who->key.org_id, req->idempotency_key,
-			     app->idem_hash, res->status,
-			     location_of(res, location, sizeof(location)),
-			     res->body.data ? res->body.data : "");
-	if (st == STORE_OK)
-		st = store_commit(app->store);
-	else
-		store_rollback(app->store);
+	st = store_idem_commit(app->store, who->key.org_id, req->idempotency_key,
+			       app->idem_hash, res->status,
+			       location_of(res, location, sizeof(location)),
+			       res->body.data ? res->body.data : "");
+	if (st != STORE_OK)
+		store_rollback(app->store); /* when the answer was refused */
 	if (st != STORE_OK) {
 		/* A lost COMMIT may have committed: the note stays, to be
 		 * settled; anything else rolled back. */

@@ -300,6 +300,97 @@ static enum store_status run(struct store *s, enum stmt id,
 	return sqlstate_is(s, "40") ? STORE_ERROR : STORE_UNAVAILABLE;
 }
 
+/* Reads the result of one query of a pipeline and the NULL after it. */
+static PGresult *pipeline_result(PGconn *conn)
+{
+	PGresult *r = PQgetResult(conn), *extra;
+
+	while (r && (extra = PQgetResult(conn)) != NULL)
+		PQclear(extra); /* not expected: one result a query */
+	return r;
+}
+
+/* Runs pre (a command without parameters, or NULL), the prepared
+ * statement id and post (or NULL) in one round trip, libpq's pipeline
+ * mode: an idempotent request's BEGIN and claim, its answer and COMMIT.
+ * The statement's result goes to *out.  Never retried (it is part of a
+ * transaction).  A command that fails skips the rest; the caller rolls
+ * back. */
+static enum store_status run_pipelined(struct store *s, const char *pre,
+				       enum stmt id, const char *const *params,
+				       const char *post, PGresult **out)
+{
+	const char *what[3] = {pre, stmt_defs[id].name, post};
+	PGresult *r[3] = {NULL, NULL, NULL};
+	enum store_status st = STORE_OK;
+	bool sent;
+
+	*out = NULL;
+	s->sqlstate[0] = '\0';
+	if (!s->conn && (s->in_tx || connect_and_prepare(s) != STORE_OK))
+		return STORE_UNAVAILABLE;
+	sent = PQenterPipelineMode(s->conn) &&
+	       (!pre || PQsendQueryParams(s->conn, pre, 0, NULL, NULL, NULL, NULL, 0)) &&
+	       PQsendQueryPrepared(s->conn, stmt_defs[id].name, stmt_defs[id].nparams,
+				   params, NULL, NULL, 1) &&
+	       (!post || PQsendQueryParams(s->conn, post, 0, NULL, NULL, NULL, NULL, 0)) &&
+	       PQpipelineSync(s->conn);
+	if (sent) {
+		PGresult *sync;
+
+		for (int i = 0; i < 3; i++)
+			if (what[i])
+				r[i] = pipeline_result(s->conn);
+		sync = PQgetResult(s->conn);
+		sent = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+		PQclear(sync);
+		sent = sent && PQexitPipelineMode(s->conn);
+	}
+	for (int i = 0; i < 3 && st == STORE_OK; i++) {
+		ExecStatusType rs;
+		const char *state;
+
+		if (!what[i])
+			continue;
+		rs = PQresultStatus(r[i]);
+		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
+			continue;
+		state = r[i] ? PQresultErrorField(r[i], PG_DIAG_SQLSTATE) : NULL;
+		snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "");
+		set_error(s, what[i], r[i] && PQresultErrorMessage(r[i])[0]
+					      ? primary_message(r[i])
+					      : PQerrorMessage(s->conn));
+		s->errors++;
+		st = STORE_ERROR;
+	}
+	if (st == STORE_OK && (!sent || (PQresultStatus(r[1]) == PGRES_TUPLES_OK &&
+					  result_columns(id) &&
+					  PQnfields(r[1]) != result_columns(id)))) {
+		set_error(s, stmt_defs[id].name,
+			  sent ? "unexpected result columns" : PQerrorMessage(s->conn));
+		s->errors++;
+		st = STORE_ERROR;
+	}
+	if (st == STORE_OK) {
+		*out = r[1];
+		r[1] = NULL;
+	}
+	for (int i = 0; i < 3; i++)
+		PQclear(r[i]);
+	if (st != STORE_OK) {
+		if (!sent || PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is(s, "08") ||
+		    sqlstate_is(s, "57P")) {
+			log_warn("msg=\"lost the postgresql connection\" detail=%s",
+				 LOGQ(s->error));
+			disconnect(s);
+			return STORE_UNAVAILABLE;
+		}
+		log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
+			  LOGQ(s->sqlstate), LOGQ(s->error));
+	}
+	return st;
+}
+
 /* The text parameters of a page: offset and limit. */
 struct page_text {
 	char offset[24];
@@ -991,22 +1082,6 @@ static enum store_status simple(struct store *s, const char *sql)
 	return STORE_ERROR;
 }
 
-enum store_status store_begin(struct store *s)
-{
-	enum store_status st = simple(s, "BEGIN");
-
-	s->in_tx = st == STORE_OK;
-	return st;
-}
-
-enum store_status store_commit(struct store *s)
-{
-	enum store_status st = simple(s, "COMMIT");
-
-	s->in_tx = false;
-	return st;
-}
-
 void store_rollback(struct store *s)
 {
 	if (s->conn && s->in_tx)
@@ -1019,16 +1094,19 @@ bool store_in_transaction(const struct store *s)
 	return s->in_tx;
 }
 
-enum store_status store_idem_claim(struct store *s, const char *org_id,
+enum store_status store_idem_begin(struct store *s, const char *org_id,
 				   const char *key, const char *hash,
 				   struct idem_answer *out)
 {
 	const char *params[] = {org_id, key, hash};
 	PGresult *r;
-	enum store_status st = run(s, STMT_IDEM_CLAIM, params, false, &r);
+	enum store_status st;
 	const char *state;
 
 	memset(out, 0, sizeof(*out));
+	st = run_pipelined(s, "BEGIN", STMT_IDEM_CLAIM, params, NULL, &r);
+	/* BEGIN ran unless the connection was lost: roll back on failure. */
+	s->in_tx = s->conn != NULL;
 	if (st != STORE_OK)
 		return st;
 	if (PQntuples(r) != 1 || !(state = col_text(r, 0, IDEM_COL_STATE))) {
@@ -1047,9 +1125,9 @@ enum store_status store_idem_claim(struct store *s, const char *org_id,
 	return STORE_OK;
 }
 
-enum store_status store_idem_save(struct store *s, const char *org_id,
-				  const char *key, const char *hash, int status,
-				  const char *location, const char *body)
+enum store_status store_idem_commit(struct store *s, const char *org_id,
+				   const char *key, const char *hash, int status,
+				   const char *location, const char *body)
 {
 	char st_text[16];
 	const char *params[] = {org_id, key, hash, st_text, location, body};
@@ -1057,7 +1135,11 @@ enum store_status store_idem_save(struct store *s, const char *org_id,
 	enum store_status st;
 
 	snprintf(st_text, sizeof(st_text), "%d", status);
-	st = run(s, STMT_IDEM_SAVE, params, false, &r);
+	st = run_pipelined(s, NULL, STMT_IDEM_SAVE, params, "COMMIT", &r);
 	PQclear(r);
+	/* COMMIT ran and ended the transaction, or the answer failed and the
+	 * transaction waits for the caller's rollback. */
+	if (st == STORE_OK || !s->conn)
+		s->in_tx = false;
 	return st;
 }

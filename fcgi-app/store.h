@@ -200,11 +200,10 @@ enum store_status store_field_delete(struct store *s, const char *org_id,
 				     const char *name, bool *deleted)
 	__attribute__((warn_unused_result));
 
-/* One transaction around several statements (an idempotent request).
- * While it is open no statement is retried (an error ends it), and
- * store_in_transaction() is true. */
-enum store_status store_begin(struct store *s) __attribute__((warn_unused_result));
-enum store_status store_commit(struct store *s) __attribute__((warn_unused_result));
+/* One transaction around several statements (an idempotent request):
+ * opened by store_idem_begin(), ended by store_idem_commit() or
+ * store_rollback().  While it is open no statement is retried (an error
+ * ends it), and store_in_transaction() is true. */
 void store_rollback(struct store *s);
 bool store_in_transaction(const struct store *s);
 
@@ -216,14 +215,17 @@ struct idem_answer {
 	const char *body;     /* borrowed from rows */
 	struct store_rows *rows; /* owned by the caller */
 };
-/* hash: "\\x" and 64 hex digits. */
-enum store_status store_idem_claim(struct store *s, const char *org_id,
+/* BEGIN and the key's claim, in one round trip.  hash: "\\x" and 64 hex
+ * digits.  On failure the caller rolls back (store_rollback()). */
+enum store_status store_idem_begin(struct store *s, const char *org_id,
 				   const char *key, const char *hash,
 				   struct idem_answer *out)
 	__attribute__((warn_unused_result));
-enum store_status store_idem_save(struct store *s, const char *org_id,
-				  const char *key, const char *hash, int status,
-				  const char *location, const char *body)
+/* The answer stored and COMMIT, in one round trip.  On a failure other
+ * than STORE_UNAVAILABLE the caller rolls back. */
+enum store_status store_idem_commit(struct store *s, const char *org_id,
+				   const char *key, const char *hash, int status,
+				   const char *location, const char *body)
 	__attribute__((warn_unused_result));
 
 enum store_status store_cache_epoch_bump(struct store *s, const char *org_id)
