@@ -226,9 +226,34 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"WHERE org_id = $1 AND pos >= (SELECT from_pos FROM s) "
 		"ORDER BY pos OFFSET (SELECT skip FROM s) LIMIT $3::int"},
 	/* The write functions: schema/003_lifecycle.sql. */
+	/* The common case, an update of an existing contact with no lists
+	 * and no custom fields, is a plain UPDATE (u); anything else (a create,
+	 * lists, custom fields, or no such contact now) is the function's,
+	 * which runs only when u updated nothing.  The SET list is
+	 * contact_upsert's (schema/003_lifecycle.sql): a deleted contact comes
+	 * back as it was. */
 	[STMT_CONTACT_UPSERT] = {"contact_upsert", 13,
-		"SELECT " WRITE_COLUMNS " FROM contact_upsert($1, $2, $3, $4, "
-		"$5::int, $6, $7, $8, $9, $10, $11::text[], $12::text[], $13::jsonb) w"},
+		"WITH u AS (UPDATE contacts AS t SET "
+		"eid = CASE WHEN $5::int & 1 <> 0 THEN $6 ELSE t.eid END, "
+		"name = CASE WHEN $5::int & 2 <> 0 THEN $7 ELSE t.name END, "
+		"phone = CASE WHEN $5::int & 4 <> 0 THEN $8 ELSE t.phone END, "
+		"company = CASE WHEN $5::int & 8 <> 0 THEN $9 ELSE t.company END, "
+		"type = CASE WHEN $5::int & 16 <> 0 THEN $10 ELSE t.type END, "
+		"status = CASE WHEN t.status <> 'deleted' THEN t.status "
+		"WHEN t.prior_status = 'unsubscribed' THEN 'unsubscribed' "
+		"ELSE 'active' END, "
+		"updated_at = clock_timestamp(), last_action = 'IMPORT_UPDATE' "
+		"WHERE t.org_id = $1 AND t.email_key = email_key($4) "
+		"AND cardinality($11::text[]) = 0 AND cardinality($12::text[]) = 0 "
+		"AND $13::jsonb IS NULL RETURNING t.*), "
+		"w AS (SELECT ROW(u.*)::contacts AS c, 'IMPORT_UPDATE'::text AS action, "
+		"0 AS lists_updated, 0 AS lists_removed, NULL::text AS err, "
+		"NULL::text AS err_field, NULL::text AS err_detail, "
+		"NULL::text AS prev_email_key, NULL::text AS prev_status FROM u "
+		"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, "
+		"$5::int, $6, $7, $8, $9, $10, $11::text[], $12::text[], $13::jsonb) x "
+		"WHERE NOT EXISTS (SELECT 1 FROM u)) "
+		"SELECT " WRITE_COLUMNS " FROM w"},
 	[STMT_CONTACT_PATCH] = {"contact_patch", 14,
 		"SELECT " WRITE_COLUMNS " FROM contact_patch($1, $2, $3::int, $4, "
 		"$5, $6, $7, $8, $9, $10, $11, $12::text[], $13::text[], $14::jsonb) w"},

@@ -39,15 +39,18 @@ DECLARE
     v_key bytea;
     v_suppressions bigint;
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS bulk_rows (
-        n int PRIMARY KEY, r jsonb, k text, f int, action text,
-        pos bigint, prev_status text, err text)
-        ON COMMIT DROP;
-    TRUNCATE bulk_rows;
+    -- The rows, in a table of this session's own, made once (no catalog
+    -- churn a request) and emptied at every commit.
+    IF to_regclass('pg_temp.bulk_rows') IS NULL THEN
+        CREATE TEMP TABLE bulk_rows (
+            n int PRIMARY KEY, r jsonb, k text, f int, action text,
+            pos bigint, prev_status text, err text)
+            ON COMMIT DELETE ROWS;
+    END IF;
+    DELETE FROM bulk_rows;
     INSERT INTO bulk_rows (n, r, k, f)
     SELECT t.n, t.value, email_key(t.value->>'key'), (t.value->>'f')::int
       FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t (value, n);
-    ANALYZE bulk_rows;
     SELECT bool_and(jsonb_array_length(b.r->'add') = 0
                     AND jsonb_array_length(b.r->'remove') = 0
                     AND jsonb_typeof(b.r->'cf') IS DISTINCT FROM 'object')
@@ -60,24 +63,28 @@ BEGIN
         RETURN;
     END IF;
 
+    -- Every look-up of a contact below is one probe of an index by row
+    -- (a correlated subquery, LATERAL, = ANY): the planner cannot pick a
+    -- scan of the organization's contacts, whose statistics may be stale
+    -- (a new organization importing its first rows).
     -- 1: the existing contacts, locked in one order.
-    PERFORM 1 FROM contacts t
-     WHERE t.org_id = p_org AND t.email_key IN (SELECT x.k FROM bulk_rows x)
-     ORDER BY t.email_key
-       FOR NO KEY UPDATE;
+    PERFORM 1
+       FROM (SELECT x.k FROM bulk_rows x ORDER BY x.k) x,
+            LATERAL (SELECT 1 FROM contacts t
+                      WHERE t.org_id = p_org AND t.email_key = x.k
+                        FOR NO KEY UPDATE) l;
     -- 2: unchanged ones are IMPORT_NOOP (a new statement: it sees them as
-    -- they are now that they are locked).
-    UPDATE bulk_rows b SET
-        pos = c.pos, prev_status = c.status,
-        action = CASE WHEN c.status <> 'deleted'
+    -- they are now that they are locked); no match leaves action NULL,
+    -- a create.
+    UPDATE bulk_rows b SET (pos, prev_status, action) = (
+        SELECT c.pos, c.status, CASE WHEN c.status <> 'deleted'
             AND NOT (b.f & 1 <> 0 AND c.eid IS DISTINCT FROM b.r->>'eid')
             AND NOT (b.f & 2 <> 0 AND c.name IS DISTINCT FROM b.r->>'name')
             AND NOT (b.f & 4 <> 0 AND c.phone IS DISTINCT FROM b.r->>'phone')
             AND NOT (b.f & 8 <> 0 AND c.company IS DISTINCT FROM b.r->>'company')
             AND NOT (b.f & 16 <> 0 AND c.type IS DISTINCT FROM b.r->>'type')
             THEN 'IMPORT_NOOP' ELSE 'IMPORT_UPDATE' END
-      FROM contacts c
-     WHERE c.org_id = p_org AND c.email_key = b.k;
+          FROM contacts c WHERE c.org_id = p_org AND c.email_key = b.k);
 
     UPDATE contacts AS t SET
         eid     = CASE WHEN b.f & 1 <> 0 THEN b.r->>'eid' ELSE t.eid END,
@@ -91,7 +98,10 @@ BEGIN
         updated_at  = clock_timestamp(),
         last_action = 'IMPORT_UPDATE'
       FROM bulk_rows b
-     WHERE b.action = 'IMPORT_UPDATE' AND t.org_id = p_org AND t.pos = b.pos;
+     WHERE t.org_id = p_org
+       AND t.pos = ANY (ARRAY(SELECT x.pos FROM bulk_rows x
+                               WHERE x.action = 'IMPORT_UPDATE'))
+       AND b.pos = t.pos AND b.action = 'IMPORT_UPDATE';
 
     -- 3: the new emails.
     SELECT count(*) INTO v_new FROM bulk_rows b WHERE b.action IS NULL;
@@ -147,10 +157,10 @@ BEGIN
                 ROW(NULL, NULL, NULL, NULL, b.err, 'email', NULL, NULL,
                     NULL)::contact_write
             WHEN b.action = 'lost_race' THEN contact_bulk_row(p_org, b.r)
-            ELSE ROW(c, b.action, 0, 0, NULL, NULL, NULL, NULL,
+            ELSE ROW((SELECT c FROM contacts c
+                       WHERE c.org_id = p_org AND c.pos = b.pos),
+                     b.action, 0, 0, NULL, NULL, NULL, NULL,
                      b.prev_status)::contact_write END AS w
-          FROM bulk_rows b
-          LEFT JOIN contacts c ON c.org_id = p_org AND c.pos = b.pos
-                              AND b.action NOT IN ('refused', 'lost_race'))
+          FROM bulk_rows b)
     SELECT (q.w).* FROM q ORDER BY q.n;
 END $$;
