@@ -222,14 +222,15 @@ static void hash_key(char *out, size_t n, const char *org)
 	snprintf(out, n, "g2:%s", org);
 }
 
-/* "c5": the fifth layout of the entries: a header naming the counters
+/* "c6": the sixth layout of the entries: a header naming the counters
  * the entry depends on with the values it was read under, then what the
- * caller stored (see cache.h).  A new layout takes a new name so that a
- * deploy never reads entries written by old code. */
+ * caller stored (see cache.h); c6 names email buckets m<n> of 65536 where
+ * c5 named e<n> of 4096.  A new layout takes a new name so that a deploy
+ * never reads entries written by old code. */
 static void entry_key(char *out, size_t n, const char *org, int64_t epoch,
 		      const char *what)
 {
-	snprintf(out, n, "c5:%s:%lld:%s", org, (long long)epoch, what);
+	snprintf(out, n, "c6:%s:%lld:%s", org, (long long)epoch, what);
 }
 
 static struct hint *hint_slot(struct cache *c, const char *ekey, uint32_t *h)
@@ -522,7 +523,9 @@ int cache_purge(struct cache *c, const char *org)
 
 	if (!ready(c))
 		return -1;
-	snprintf(pattern, sizeof(pattern), "c5:%s:*", org);
+	/* every layout's entries, c6 and older: an erasure after an upgrade
+	 * leaves nothing either */
+	snprintf(pattern, sizeof(pattern), "c[0-9]:%s:*", org);
 	do {
 		redisReply *keys;
 
@@ -580,6 +583,79 @@ int cache_ping(struct cache *c)
 		freeReplyObject(r);
 	if (!ok) {
 		fail(c, "ping");
+		return -1;
+	}
+	return 0;
+}
+
+/* The generic cell rate algorithm of ratelimit.c, in Redis, on Redis's
+ * clock (one clock for every host; microseconds since the epoch fit a
+ * Lua number exactly).  KEYS[1] the name's key; ARGV: interval and
+ * tolerance in microseconds, and the mode (0 take, 1 peek, 2 charge).
+ * Returns {conforms, retry_us, ahead_us}: ahead is how far the name's
+ * theoretical arrival time is past now, after the event.  The key expires
+ * when its time has passed: an idle name costs nothing. */
+static const char GCRA_LUA[] =
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+	"local interval = tonumber(ARGV[1])\n"
+	"local tolerance = tonumber(ARGV[2])\n"
+	"local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
+	"if tat < now then tat = now end\n"
+	"local ok = tat - now <= tolerance\n"
+	"local retry = 0\n"
+	"if not ok then retry = tat - now - tolerance end\n"
+	"if ARGV[3] == '2' or (ARGV[3] == '0' and ok) then\n"
+	"  tat = tat + interval\n"
+	"  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX',\n"
+	"             math.floor((tat - now) / 1000) + 1000)\n"
+	"end\n"
+	"return {ok and 1 or 0, retry, tat - now}\n";
+
+int cache_gcra(struct cache *c, const char *name, size_t len, uint64_t interval_us,
+	       uint64_t tolerance_us, enum cache_gcra_mode mode, struct cache_gcra *out)
+{
+	char key[CACHE_KEY_MAX], iv[24], tol[24], md[4];
+	const char *argv[7];
+	size_t lens[7];
+	redisReply *r;
+	bool ok;
+	int klen;
+
+	if (!ready(c))
+		return -1;
+	klen = snprintf(key, sizeof(key), "rl:%.*s", (int)len, name);
+	if (klen < 0 || (size_t)klen >= sizeof(key))
+		return -1;
+	snprintf(iv, sizeof(iv), "%llu", (unsigned long long)interval_us);
+	snprintf(tol, sizeof(tol), "%llu", (unsigned long long)tolerance_us);
+	snprintf(md, sizeof(md), "%d", (int)mode);
+	argv[0] = "EVAL";
+	argv[1] = GCRA_LUA;
+	argv[2] = "1";
+	argv[3] = key;
+	argv[4] = iv;
+	argv[5] = tol;
+	argv[6] = md;
+	for (int i = 0; i < 7; i++)
+		lens[i] = strlen(argv[i]);
+	/* EVAL, not EVALSHA: Redis keeps the compiled script by its digest,
+	 * so only the text travels again (about 600 bytes), and nothing
+	 * depends on a script cache a failover or a restart has emptied. */
+	r = redisCommandArgv(c->ctx, 7, argv, lens);
+	ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+	     r->element[0]->type == REDIS_REPLY_INTEGER &&
+	     r->element[1]->type == REDIS_REPLY_INTEGER &&
+	     r->element[2]->type == REDIS_REPLY_INTEGER;
+	if (ok) {
+		out->conforms = r->element[0]->integer == 1;
+		out->retry_us = r->element[1]->integer > 0 ? (uint64_t)r->element[1]->integer : 0;
+		out->ahead_us = r->element[2]->integer > 0 ? (uint64_t)r->element[2]->integer : 0;
+	}
+	if (r)
+		freeReplyObject(r);
+	if (!ok) {
+		fail(c, "rate");
 		return -1;
 	}
 	return 0;

@@ -1,7 +1,7 @@
 /* cache.h - Redis in front of the hot reads, never stale.
  *
  * Keys: g2:<org>, a hash of the organization's counters (deps.h names the
- * fields); c5:<org>:<epoch>:<what>, an entry: a header naming the
+ * fields); c6:<org>:<epoch>:<what>, an entry: a header naming the
  * counters it depends on with the values they had before it was read
  * from PostgreSQL, then the bytes.  The epoch lives in PostgreSQL and is
  * bumped instead when Redis cannot be reached.  A reader reads the
@@ -81,6 +81,23 @@ int cache_retire(struct cache *c, const char *org, const struct deps *d)
  * UNLINK): after an erasure nothing of the contact may stay in Redis.
  * 0, or -1 when Redis failed on the way. */
 int cache_purge(struct cache *c, const char *org)
+	__attribute__((warn_unused_result));
+/* Rate limits across hosts (policy.c): the GCRA of ratelimit.h on one
+ * key in Redis, rl:<name>, on Redis's clock.  0 with *out filled, or -1
+ * when Redis cannot be asked now (the caller falls back to its host's
+ * own table). */
+enum cache_gcra_mode {
+	CACHE_GCRA_TAKE = 0,   /* count the event if it conforms */
+	CACHE_GCRA_PEEK = 1,   /* count nothing */
+	CACHE_GCRA_CHARGE = 2, /* count it whether or not it conforms */
+};
+struct cache_gcra {
+	bool conforms;
+	uint64_t retry_us; /* until one would conform, when it does not */
+	uint64_t ahead_us; /* the name's arrival time past now, after */
+};
+int cache_gcra(struct cache *c, const char *name, size_t len, uint64_t interval_us,
+	       uint64_t tolerance_us, enum cache_gcra_mode mode, struct cache_gcra *out)
 	__attribute__((warn_unused_result));
 /* 0 when Redis answers PING now. */
 int cache_ping(struct cache *c) __attribute__((warn_unused_result));

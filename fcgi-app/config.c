@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conninfo.h"
 
@@ -44,6 +45,8 @@ static const struct setting settings[] = {
 	S(key_rate_limit, T_INT, "1000", 0, 1000000),
 	S(auth_fail_limit, T_INT, "10", 0, 100000),
 	S(auth_fail_exempt, T_STR, "", 0, 0),
+	S(pool_hosts, T_INT, "1", 1, 64),
+	S(host_name, T_STR, "", 0, 0),
 	S(log_level, T_LEVEL, "info", 0, 0),
 	S(access_log, T_SAMPLE, "sample:100", 1, 1000000),
 	S(access_log_slow_ms, T_INT, "500", 0, 3600000),
@@ -257,6 +260,21 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	}
 	if (!*c->listen) {
 		set_err(err, errlen, "listen: must not be empty");
+		goto fail;
+	}
+	if (!*c->host_name) {
+		char name[64] = "";
+
+		if (gethostname(name, sizeof(name) - 1) != 0 || !*name)
+			snprintf(name, sizeof(name), "localhost");
+		if (apply(c, find_setting("host_name"), name, err, errlen) < 0)
+			goto fail;
+	}
+	if (strlen(c->host_name) > 63 ||
+	    strspn(c->host_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				 "0123456789._-") != strlen(c->host_name)) {
+		set_err(err, errlen, "host_name: expected up to 63 letters, digits, '.', '_' or '-', got \"%s\"",
+			c->host_name);
 		goto fail;
 	}
 	return 0;

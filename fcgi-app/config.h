@@ -27,6 +27,10 @@ struct config {
 	int key_rate_limit;   /* requests/s per key without its own; 0: none */
 	int auth_fail_limit;  /* failed authentications/min per address; 0: none */
 	char *auth_fail_exempt; /* addresses not counted, space-separated */
+	int pool_hosts;       /* hosts behind one upstream: >1 counts the rate
+				 limits in Redis (policy.h) */
+	char *host_name;      /* the host label of /metrics; "" reads
+				 gethostname() */
 	enum log_level log_level;
 	int access_log;       /* request lines of successes: 1 all, N one in N,
 			       * 0 none (errors and slow ones are all logged) */

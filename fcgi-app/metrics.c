@@ -141,7 +141,7 @@ static uint64_t sum_field(struct metrics *m, size_t offset)
 
 #define SUM(m, field) sum_field((m), offsetof(struct metrics_slot, field))
 
-void metrics_render(struct metrics *m, struct buf *out)
+void metrics_render(struct metrics *m, const char *host, struct buf *out)
 {
 	int alive = 0;
 
@@ -154,11 +154,11 @@ void metrics_render(struct metrics *m, struct buf *out)
 			if (!v)
 				continue;
 			if (status_codes[st])
-				buf_printf(out, "contacts_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-					   route_label(r), status_codes[st], (unsigned long long)v);
+				buf_printf(out, "contacts_requests_total{host=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
+					   host, route_label(r), status_codes[st], (unsigned long long)v);
 			else
-				buf_printf(out, "contacts_requests_total{route=\"%s\",status=\"other\"} %llu\n",
-					   route_label(r), (unsigned long long)v);
+				buf_printf(out, "contacts_requests_total{host=\"%s\",route=\"%s\",status=\"other\"} %llu\n",
+					   host, route_label(r), (unsigned long long)v);
 		}
 
 	buf_puts(out, "# HELP contacts_request_duration_seconds Time from the request's arrival at a worker to its answer.\n"
@@ -173,35 +173,35 @@ void metrics_render(struct metrics *m, struct buf *out)
 		for (size_t b = 0; b <= NBOUNDS; b++) {
 			cum += SUM(m, latency[r][b]);
 			if (b < NBOUNDS)
-				buf_printf(out, "contacts_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-					   route_label(r), (double)bounds_us[b] / 1e6,
+				buf_printf(out, "contacts_request_duration_seconds_bucket{host=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
+					   host, route_label(r), (double)bounds_us[b] / 1e6,
 					   (unsigned long long)cum);
 			else
-				buf_printf(out, "contacts_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-					   route_label(r), (unsigned long long)cum);
+				buf_printf(out, "contacts_request_duration_seconds_bucket{host=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
+					   host, route_label(r), (unsigned long long)cum);
 		}
-		buf_printf(out, "contacts_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
-			   route_label(r), (double)SUM(m, latency_sum_us[r]) / 1e6);
-		buf_printf(out, "contacts_request_duration_seconds_count{route=\"%s\"} %llu\n",
-			   route_label(r), (unsigned long long)count);
+		buf_printf(out, "contacts_request_duration_seconds_sum{host=\"%s\",route=\"%s\"} %.6f\n",
+			   host, route_label(r), (double)SUM(m, latency_sum_us[r]) / 1e6);
+		buf_printf(out, "contacts_request_duration_seconds_count{host=\"%s\",route=\"%s\"} %llu\n",
+			   host, route_label(r), (unsigned long long)count);
 	}
 
 	buf_printf(out, "# HELP contacts_cache_hits_total Reads answered from Redis.\n"
 			"# TYPE contacts_cache_hits_total counter\n"
-			"contacts_cache_hits_total %llu\n"
+			"contacts_cache_hits_total{host=\"%s\"} %llu\n"
 			"# HELP contacts_cache_misses_total Reads Redis did not have.\n"
 			"# TYPE contacts_cache_misses_total counter\n"
-			"contacts_cache_misses_total %llu\n"
+			"contacts_cache_misses_total{host=\"%s\"} %llu\n"
 			"# HELP contacts_cache_errors_total Redis calls that failed.\n"
 			"# TYPE contacts_cache_errors_total counter\n"
-			"contacts_cache_errors_total %llu\n"
+			"contacts_cache_errors_total{host=\"%s\"} %llu\n"
 			"# HELP contacts_postgres_errors_total PostgreSQL statements or connections that failed.\n"
 			"# TYPE contacts_postgres_errors_total counter\n"
-			"contacts_postgres_errors_total %llu\n",
-		   (unsigned long long)SUM(m, cache_hits),
-		   (unsigned long long)SUM(m, cache_misses),
-		   (unsigned long long)SUM(m, cache_errors),
-		   (unsigned long long)SUM(m, pg_errors));
+			"contacts_postgres_errors_total{host=\"%s\"} %llu\n",
+		   host, (unsigned long long)SUM(m, cache_hits),
+		   host, (unsigned long long)SUM(m, cache_misses),
+		   host, (unsigned long long)SUM(m, cache_errors),
+		   host, (unsigned long long)SUM(m, pg_errors));
 
 	buf_puts(out, "# HELP contacts_worker_cache_hits_total Reads answered from Redis, by worker slot.\n"
 		      "# TYPE contacts_worker_cache_hits_total counter\n");
@@ -210,10 +210,10 @@ void metrics_render(struct metrics *m, struct buf *out)
 			alive++;
 		else if (!load(&m->slots[i].cache_hits))
 			continue; /* never used */
-		buf_printf(out, "contacts_worker_cache_hits_total{slot=\"%d\"} %llu\n", i,
+		buf_printf(out, "contacts_worker_cache_hits_total{host=\"%s\",slot=\"%d\"} %llu\n", host, i,
 			   (unsigned long long)load(&m->slots[i].cache_hits));
 	}
 	buf_printf(out, "# HELP contacts_workers_alive Workers running now.\n"
 			"# TYPE contacts_workers_alive gauge\n"
-			"contacts_workers_alive %d\n", alive);
+			"contacts_workers_alive{host=\"%s\"} %d\n", host, alive);
 }

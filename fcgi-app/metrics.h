@@ -39,6 +39,8 @@ void metrics_add_cache(struct metrics_slot *s, uint64_t hits, uint64_t misses,
 		       uint64_t errors);
 void metrics_add_pg_errors(struct metrics_slot *s, uint64_t errors);
 
-void metrics_render(struct metrics *m, struct buf *out);
+/* The samples, each labelled host="<host>" (config host_name): behind one
+ * upstream a scrape reaches any host, and says which. */
+void metrics_render(struct metrics *m, const char *host, struct buf *out);
 
 #endif

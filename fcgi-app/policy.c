@@ -62,6 +62,76 @@ struct rate policy_key_rate(const struct config *cfg,
 			     .period_s = 1};
 }
 
+struct rate policy_host_share(struct rate rate, int hosts)
+{
+	if (rate.count == 0 || hosts <= 1)
+		return rate;
+	rate.count = (rate.count + (uint32_t)hosts - 1) / (uint32_t)hosts;
+	return rate;
+}
+
+/* Whether the limits are counted across hosts, in Redis. */
+static bool shared(const struct app *app)
+{
+	return app->cfg->pool_hosts > 1 && cache_configured(app->cache);
+}
+
+/* One event of name (kind "k" a key, "a" an address) counted in Redis:
+ * 0, or -1 when Redis cannot be asked now. */
+static int shared_account(struct app *app, const char *kind, const char *name,
+			  struct rate rate, enum cache_gcra_mode mode,
+			  struct cache_gcra *g)
+{
+	char full[160];
+	uint64_t interval = (uint64_t)rate.period_s * 1000000u / rate.count;
+	int n;
+
+	if (interval == 0)
+		interval = 1;
+	n = snprintf(full, sizeof(full), "%s:%s", kind, name);
+	if (n < 0 || (size_t)n >= sizeof(full))
+		return -1;
+	return cache_gcra(app->cache, full, (size_t)n, interval,
+			  interval * (rate.count - 1), mode, g);
+}
+
+/* Takes one request of the key: across hosts when they share the count,
+ * else (or while Redis cannot be asked) in this host's table, with the
+ * share of the rate that is this host's.  *used: the rate applied. */
+static bool key_take(struct app *app, const char *key_id, struct rate rate,
+		     uint64_t now, uint64_t *wait, struct rate_quota *quota,
+		     struct rate *used)
+{
+	struct cache_gcra g;
+
+	*used = rate;
+	if (shared(app) && shared_account(app, "k", key_id, rate, CACHE_GCRA_TAKE, &g) == 0) {
+		*wait = g.retry_us * 1000u;
+		*quota = ratelimit_quota_of(rate, g.ahead_us * 1000u);
+		return g.conforms;
+	}
+	*used = policy_host_share(rate, app->cfg->pool_hosts);
+	return ratelimit_take_quota(app->limits, key_id, strlen(key_id), *used, now,
+				    wait, quota);
+}
+
+/* Counts a failed authentication of addr.  Across hosts, the count in
+ * Redis is copied into this host's table, which the next request's check
+ * reads without asking Redis: a host refuses an address from the first
+ * failure it sees once the address is over its limit anywhere. */
+static void address_charge(struct app *app, const char *addr, struct rate rate,
+			   uint64_t now)
+{
+	struct cache_gcra g;
+
+	if (shared(app) && shared_account(app, "a", addr, rate, CACHE_GCRA_CHARGE, &g) == 0) {
+		ratelimit_raise(app->limits, addr, strlen(addr), now, g.ahead_us * 1000u);
+		return;
+	}
+	ratelimit_charge(app->limits, addr, strlen(addr),
+			 policy_host_share(rate, app->cfg->pool_hosts), now);
+}
+
 enum policy_result policy_admit(struct app *app, const struct request *req,
 				struct response *res, struct principal *who)
 {
@@ -82,7 +152,7 @@ enum policy_result policy_admit(struct app *app, const struct request *req,
 	case AUTH_DENIED:
 		who->key_id[0] = '\0';
 		if (counted)
-			ratelimit_charge(app->limits, addr, strlen(addr), rate, now);
+			address_charge(app, addr, rate, now);
 		response_fail(res, API_UNAUTHORIZED, NULL,
 			      "a valid API key is required (X-API-Key or Authorization: Bearer)");
 		return POLICY_ANSWERED;
@@ -101,11 +171,11 @@ enum policy_result policy_admit(struct app *app, const struct request *req,
 	rate = policy_key_rate(app->cfg, &who->key);
 	if (rate.count > 0) {
 		struct rate_quota quota;
+		struct rate used;
 		bool ok;
 
-		ok = ratelimit_take_quota(app->limits, who->key_id, strlen(who->key_id),
-					  rate, now, &wait, &quota);
-		rate_headers(res, rate, &quota);
+		ok = key_take(app, who->key_id, rate, now, &wait, &quota, &used);
+		rate_headers(res, used, &quota);
 		if (!ok) {
 			refuse_rate(res, wait, "too many requests with this API key; retry later");
 			return POLICY_ANSWERED;

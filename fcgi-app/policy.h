@@ -15,7 +15,12 @@
  *
  * A 429 carries Retry-After, the wait in whole seconds rounded up (at
  * least 1).  The limits are counted in the pool's shared table
- * (ratelimit.h); which status an error is stays response.c's.
+ * (ratelimit.h), or, with pool_hosts > 1, in Redis for every host behind
+ * the upstream (cache_gcra(), on Redis's clock): a key's requests are
+ * counted there one by one; an address's failures are counted there and
+ * copied into this host's table, which the check before the key reads.
+ * While Redis cannot be asked, each host counts alone with its share of
+ * the rate (1/pool_hosts).  Which status an error is stays response.c's.
  */
 #ifndef CONTACTS_POLICY_H
 #define CONTACTS_POLICY_H
@@ -43,6 +48,10 @@ enum policy_result policy_admit(struct app *app, const struct request *req,
 	__attribute__((warn_unused_result));
 
 /* The pure parts, for the tests. */
+
+/* The share of rate one of hosts hosts allows while it counts alone
+ * (rounded up: never less than one event). */
+struct rate policy_host_share(struct rate rate, int hosts);
 
 /* Whether failed authentications from addr are counted, and at which
  * rate (*rate: auth_fail_limit a minute, set either way): not when the

@@ -134,6 +134,36 @@ static void quota_at(struct rate_quota *q, uint64_t tat, uint64_t now,
 	q->reset_ns = ahead;
 }
 
+static uint64_t interval_of(struct rate rate)
+{
+	uint64_t interval = (uint64_t)rate.period_s * 1000000000u / rate.count;
+
+	return interval ? interval : 1;
+}
+
+struct rate_quota ratelimit_quota_of(struct rate rate, uint64_t ahead_ns)
+{
+	struct rate_quota q = {.remaining = rate.count, .reset_ns = 0};
+
+	if (rate.count > 0)
+		quota_at(&q, ahead_ns, 0, interval_of(rate), rate.count);
+	return q;
+}
+
+void ratelimit_raise(struct ratelimit *rl, const void *name, size_t len,
+		     uint64_t now_ns, uint64_t ahead_ns)
+{
+	struct rl_slot *s;
+
+	lock(rl);
+	s = find(rl, tag_of(rl, name, len), now_ns);
+	if (s && s->tat < now_ns + ahead_ns)
+		s->tat = now_ns + ahead_ns;
+	pthread_mutex_unlock(&rl->lock);
+	if (!s)
+		__atomic_add_fetch(&rl->overflows, 1, __ATOMIC_RELAXED);
+}
+
 static bool account(struct ratelimit *rl, const void *name, size_t len,
 		    struct rate rate, uint64_t now, enum rl_mode mode,
 		    uint64_t *retry_ns, struct rate_quota *quota)
@@ -148,9 +178,7 @@ static bool account(struct ratelimit *rl, const void *name, size_t len,
 		*quota = (struct rate_quota){.remaining = rate.count, .reset_ns = 0};
 	if (rate.count == 0)
 		return true;
-	interval = (uint64_t)rate.period_s * 1000000000u / rate.count;
-	if (interval == 0)
-		interval = 1;
+	interval = interval_of(rate);
 	tolerance = interval * (rate.count - 1);
 	tag = tag_of(rl, name, len);
 

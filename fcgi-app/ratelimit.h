@@ -50,6 +50,16 @@ bool ratelimit_peek(struct ratelimit *rl, const void *name, size_t len,
 void ratelimit_charge(struct ratelimit *rl, const void *name, size_t len,
 		      struct rate rate, uint64_t now_ns);
 
+/* Moves name's theoretical arrival time to at least now + ahead_ns: what
+ * the count across hosts says (policy.c), so that this table refuses as
+ * that count does until it has passed. */
+void ratelimit_raise(struct ratelimit *rl, const void *name, size_t len,
+		     uint64_t now_ns, uint64_t ahead_ns);
+
+/* What is left of rate's burst when a name's arrival time is ahead_ns past
+ * now. */
+struct rate_quota ratelimit_quota_of(struct rate rate, uint64_t ahead_ns);
+
 uint64_t ratelimit_overflows(const struct ratelimit *rl);
 
 /* Nanoseconds on the monotonic clock, which every process of the host

@@ -21,7 +21,7 @@ void handle_metrics(struct app *app, const struct request *req,
 {
 	/* Publish this worker's own counters first so the answer is current. */
 	app_publish_metrics(app);
-	metrics_render(app->metrics, &res->body);
+	metrics_render(app->metrics, app->cfg->host_name, &res->body);
 	res->status = 200;
 	res->content_type = "text/plain; version=0.0.4";
 }

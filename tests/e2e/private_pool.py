@@ -140,15 +140,15 @@ class PrivatePool:
     # FastCGI -------------------------------------------------------------
 
     def request(self, method, path, query="", key=None, body=b"",
-                content_type="", timeout=10.0):
-        """One request straight to the pool's socket: (status, headers
-        dict with lower-case names, body bytes)."""
+                content_type="", timeout=10.0, remote_addr="127.0.0.1"):
+        """One request straight to the pool's socket, as from remote_addr:
+        (status, headers dict with lower-case names, body bytes)."""
         params = [("REQUEST_METHOD", method), ("DOCUMENT_URI", path),
                   ("SCRIPT_NAME", path),
                   ("REQUEST_URI", path + ("?" + query if query else "")),
                   ("QUERY_STRING", query), ("CONTENT_TYPE", content_type),
                   ("CONTENT_LENGTH", str(len(body)) if body else ""),
-                  ("SERVER_PROTOCOL", "HTTP/1.1"), ("REMOTE_ADDR", "127.0.0.1"),
+                  ("SERVER_PROTOCOL", "HTTP/1.1"), ("REMOTE_ADDR", remote_addr),
                   ("REQUEST_ID", "e2e-private-pool")]
         if key:
             params.append(("HTTP_X_API_KEY", key))

@@ -387,17 +387,31 @@ METRIC_RE = re.compile(
     r'\s+(\S+)$')
 
 
-def metrics():
-    """GET /metrics parsed: {name or name{labels}: float}."""
+HOST_LABEL_RE = re.compile(r'^\{host="([A-Za-z0-9._-]+)",?')
+
+
+def metrics(with_host=False):
+    """GET /metrics parsed: {name or name{labels}: float}.  Every sample
+    carries host="..." first (the pool's host_name); it is left out of the
+    keys unless with_host, and must be the same on every line."""
     r = request("GET", "/metrics")
     assert r.status == 200, r
     out = {}
+    hosts = set()
     for line in r.raw.decode("utf-8").splitlines():
         if not line or line.startswith("#"):
             continue
         m = METRIC_RE.match(line)
         assert m, "not a Prometheus sample line: %r" % line
-        out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+        labels = m.group(2) or ""
+        h = HOST_LABEL_RE.match(labels)
+        assert h, "a sample without its host label: %r" % line
+        hosts.add(h.group(1))
+        if not with_host:
+            rest = labels[h.end():]
+            labels = "{" + rest if rest != "}" else ""
+        out[m.group(1) + labels] = float(m.group(3))
+    assert len(hosts) == 1, hosts
     return out
 
 

@@ -201,6 +201,33 @@ static void test_dump_masks_passwords(void **state)
 	}
 }
 
+/* pool_hosts and host_name: the default host label is the host's name;
+ * one that would not be a plain label value is refused. */
+static void test_hosts(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_LEN], name[64] = "";
+
+	(void)state;
+	write_conf("database = x\n");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.pool_hosts, 1);
+	assert_int_equal(gethostname(name, sizeof(name) - 1), 0);
+	assert_string_equal(c.host_name, name);
+	config_cleanup(&c);
+	write_conf("database = x\npool_hosts = 3\nhost_name = api-2.example\n");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.pool_hosts, 3);
+	assert_string_equal(c.host_name, "api-2.example");
+	config_cleanup(&c);
+	write_conf("database = x\nhost_name = a\"b\n");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "host_name"));
+	write_conf("database = x\npool_hosts = 0\n");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "pool_hosts"));
+}
+
 static void test_missing_explicit_file(void **state)
 {
 	struct config c;
@@ -221,6 +248,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_access_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dump_masks_passwords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_statement_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hosts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -33,6 +33,37 @@ enum auth_result auth_check(struct auth *a, struct store *s,
 	return stub.result;
 }
 
+/* Redis as the count across hosts: answers what the test sets, or fails
+ * (-1) when it says so; records the last call. */
+static struct {
+	bool configured;
+	bool fail;
+	int calls;
+	char name[64];
+	enum cache_gcra_mode mode;
+	uint64_t interval_us, tolerance_us;
+	struct cache_gcra answer;
+} redis;
+
+bool cache_configured(const struct cache *c)
+{
+	return redis.configured;
+}
+
+int cache_gcra(struct cache *c, const char *name, size_t len, uint64_t interval_us,
+	       uint64_t tolerance_us, enum cache_gcra_mode mode, struct cache_gcra *out)
+{
+	redis.calls++;
+	snprintf(redis.name, sizeof(redis.name), "%.*s", (int)len, name);
+	redis.mode = mode;
+	redis.interval_us = interval_us;
+	redis.tolerance_us = tolerance_us;
+	if (redis.fail)
+		return -1;
+	*out = redis.answer;
+	return 0;
+}
+
 const char *store_error(const struct store *s)
 {
 	return "stand-in";
@@ -86,6 +117,7 @@ static int setup(void **state)
 	stub.rate_limit = -1;
 	stub.key_id = "AAAAAAAAA";
 	stub.calls = 0;
+	memset(&redis, 0, sizeof(redis));
 	*state = &f;
 	return f.app.limits ? 0 : -1;
 }
@@ -324,17 +356,104 @@ static void test_key_without_rate(void **state)
 	assert_int_equal(f->res.status, 429);
 }
 
+/* A host counting alone allows its share, rounded up. */
+static void test_host_share(void **state)
+{
+	struct rate r = {.count = 10, .period_s = 1};
+
+	(void)state;
+	assert_int_equal(policy_host_share(r, 1).count, 10);
+	assert_int_equal(policy_host_share(r, 2).count, 5);
+	assert_int_equal(policy_host_share(r, 3).count, 4);
+	assert_int_equal(policy_host_share(r, 64).count, 1);
+	assert_int_equal(policy_host_share(r, 3).period_s, 1);
+	assert_int_equal(policy_host_share((struct rate){.count = 0, .period_s = 1}, 3).count, 0);
+}
+
+/* pool_hosts > 1: the key's requests are counted in Redis, with the
+ * key's whole rate; while Redis fails, here, with this host's share. */
+static void test_key_rate_across_hosts(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.pool_hosts = 2;
+	redis.configured = true;
+	stub.rate_limit = 10;
+	redis.answer = (struct cache_gcra){.conforms = true, .ahead_us = 300000};
+	assert_int_equal(admit(f, "192.0.2.1"), POLICY_ADMIT);
+	assert_int_equal(redis.calls, 1);
+	assert_string_equal(redis.name, "k:AAAAAAAAA");
+	assert_int_equal(redis.mode, CACHE_GCRA_TAKE);
+	assert_int_equal(redis.interval_us, 100000);
+	assert_int_equal(redis.tolerance_us, 900000);
+	assert_string_equal(header(f, "RateLimit-Limit"), "10");
+	assert_string_equal(header(f, "RateLimit-Remaining"), "7"); /* 3 used */
+	/* refused across hosts: 429 with the wait Redis said */
+	redis.answer = (struct cache_gcra){.conforms = false, .retry_us = 2500000,
+					   .ahead_us = 3400000};
+	assert_int_equal(admit(f, "192.0.2.1"), POLICY_ANSWERED);
+	assert_int_equal(f->res.status, 429);
+	assert_string_equal(header(f, "Retry-After"), "3");
+	assert_string_equal(header(f, "RateLimit-Remaining"), "0");
+	/* Redis down: this host's table, half the rate */
+	redis.fail = true;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(admit(f, "192.0.2.1"), POLICY_ADMIT);
+		assert_string_equal(header(f, "RateLimit-Limit"), "5");
+	}
+	assert_int_equal(admit(f, "192.0.2.1"), POLICY_ANSWERED);
+	assert_int_equal(f->res.status, 429);
+	/* one host: never Redis */
+	f->cfg.pool_hosts = 1;
+	redis.fail = false;
+	redis.calls = 0;
+	stub.key_id = "CCCCCCCCC";
+	assert_int_equal(admit(f, "192.0.2.1"), POLICY_ADMIT);
+	assert_int_equal(redis.calls, 0);
+	assert_string_equal(header(f, "RateLimit-Limit"), "10");
+}
+
+/* pool_hosts > 1: a failure is charged in Redis and what Redis counted
+ * is copied here, so that this host refuses the address without asking
+ * Redis on its next request. */
+static void test_failures_across_hosts(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.pool_hosts = 2;
+	f->cfg.auth_fail_limit = 4; /* a minute: 15 s apart, 45 s tolerance */
+	redis.configured = true;
+	stub.result = AUTH_DENIED;
+	/* other hosts have seen three: Redis is 60 s ahead after this one */
+	redis.answer = (struct cache_gcra){.conforms = false, .ahead_us = 60000000};
+	refused(f, "192.0.2.7", 1, 401);
+	assert_int_equal(redis.calls, 1);
+	assert_string_equal(redis.name, "a:192.0.2.7");
+	assert_int_equal(redis.mode, CACHE_GCRA_CHARGE);
+	assert_int_equal(redis.interval_us, 15000000);
+	assert_int_equal(redis.tolerance_us, 45000000);
+	/* the next request is refused here, its key not looked at */
+	stub.calls = 0;
+	refused(f, "192.0.2.7", 1, 429);
+	assert_int_equal(stub.calls, 0);
+	assert_int_equal(redis.calls, 1);
+	assert_string_equal(header(f, "Retry-After"), "15");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_address_counted),
 		cmocka_unit_test(test_key_rate),
+		cmocka_unit_test(test_host_share),
 		cmocka_unit_test_setup_teardown(test_admitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_denied_then_address_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exempt_address_never_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_failures_not_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_rate_and_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_without_rate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_rate_across_hosts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failures_across_hosts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

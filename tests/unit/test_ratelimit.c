@@ -208,6 +208,46 @@ static void test_shared_across_fork(void **state)
 	assert_false(take(rl, "shared", r, T0, &wait));
 }
 
+/* What another host's count says is copied in: the name is refused here
+ * as it is there, until that time has passed; a lower time changes
+ * nothing. */
+static void test_raise(void **state)
+{
+	struct ratelimit *rl = *state;
+	struct rate r = {.count = 4, .period_s = 60}; /* interval 15 s */
+	uint64_t wait;
+
+	/* 4 events elsewhere: the arrival time is 60 s ahead. */
+	ratelimit_raise(rl, "a", 1, T0, 60 * SEC);
+	assert_false(ratelimit_peek(rl, "a", 1, r, T0, &wait));
+	assert_int_equal(wait, 15 * SEC);
+	ratelimit_raise(rl, "a", 1, T0, 10 * SEC); /* not lowered */
+	assert_false(ratelimit_peek(rl, "a", 1, r, T0, &wait));
+	assert_true(ratelimit_peek(rl, "a", 1, r, T0 + 15 * SEC, &wait));
+	assert_true(ratelimit_peek(rl, "b", 1, r, T0, &wait));
+}
+
+static void test_quota_of(void **state)
+{
+	struct rate r = {.count = 10, .period_s = 1}; /* interval 100 ms */
+	struct rate_quota q;
+
+	(void)state;
+	q = ratelimit_quota_of(r, 0);
+	assert_int_equal(q.remaining, 10);
+	assert_int_equal(q.reset_ns, 0);
+	q = ratelimit_quota_of(r, 100000000u); /* one used */
+	assert_int_equal(q.remaining, 9);
+	assert_int_equal(q.reset_ns, 100000000u);
+	q = ratelimit_quota_of(r, 150000000u); /* part of one counts whole */
+	assert_int_equal(q.remaining, 8);
+	q = ratelimit_quota_of(r, 5 * SEC);
+	assert_int_equal(q.remaining, 0);
+	q = ratelimit_quota_of((struct rate){.count = 0, .period_s = 1}, SEC);
+	assert_int_equal(q.remaining, 0);
+	assert_int_equal(q.reset_ns, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +260,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peek_and_charge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_table_lets_new_names_through, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_across_fork, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raise, setup, teardown),
+		cmocka_unit_test(test_quota_of),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
