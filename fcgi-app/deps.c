@@ -80,7 +80,7 @@ void deps_email(struct deps *d, const char *key, size_t len)
 			deps_any_contact(d);
 			break;
 		}
-	add_numbered(d, 'e', deps_hash(key, len) % DEPS_EMAIL_BUCKETS);
+	add_numbered(d, 'm', deps_hash(key, len) % DEPS_EMAIL_BUCKETS);
 }
 
 /* The tree's index of a position's block, 1-based; 0 when the block is

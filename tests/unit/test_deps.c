@@ -110,7 +110,7 @@ static void test_email_and_lists(void **state)
 	deps_email(&b, "ann@example.com", 15);
 	assert_int_equal(a.n, 1);
 	assert_string_equal(a.name[0], b.name[0]);
-	assert_int_equal(a.name[0][0], 'e');
+	assert_int_equal(a.name[0][0], 'm');
 	/* beyond ASCII PostgreSQL's fold may join keys this one keeps apart */
 	deps_init(&a);
 	deps_email(&a, "\xc3\x84@example.com", 14);
