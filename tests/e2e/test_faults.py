@@ -847,9 +847,9 @@ def test_slow_body_times_out_and_holds_no_worker(api, api_b):
         for k in range(5, 9):   # a byte a second for 4 s
             for s, body in zip(socks, bodies):
                 s.send(body[k:k + 1])
+            t_last = _now()  # nginx's timeout runs from the last byte
             probe.round()
             time.sleep(max(0.0, t0 + (k - 4) - _now()))
-        t_last = _now()
         results = [_closed_by_server(s, max(1.0, 30 - (_now() - t_last)))
                    for s in socks]
         t_closed = _now()
