@@ -591,7 +591,7 @@ int cache_ping(struct cache *c)
 /* The generic cell rate algorithm of ratelimit.c, in Redis, on Redis's
  * clock (one clock for every host; microseconds since the epoch fit a
  * Lua number exactly).  KEYS[1] the name's key; ARGV: interval and
- * tolerance in microseconds, and the mode (0 take, 1 peek, 2 charge).
+ * tolerance in microseconds, and the mode (0 take, 1 charge).
  * Returns {conforms, retry_us, ahead_us}: ahead is how far the name's
  * theoretical arrival time is past now, after the event.  The key expires
  * when its time has passed: an idle name costs nothing. */
@@ -605,7 +605,7 @@ static const char GCRA_LUA[] =
 	"local ok = tat - now <= tolerance\n"
 	"local retry = 0\n"
 	"if not ok then retry = tat - now - tolerance end\n"
-	"if ARGV[3] == '2' or (ARGV[3] == '0' and ok) then\n"
+	"if ok or ARGV[3] == '1' then\n"
 	"  tat = tat + interval\n"
 	"  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX',\n"
 	"             math.floor((tat - now) / 1000) + 1000)\n"

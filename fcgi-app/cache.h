@@ -88,8 +88,7 @@ int cache_purge(struct cache *c, const char *org)
  * own table). */
 enum cache_gcra_mode {
 	CACHE_GCRA_TAKE = 0,   /* count the event if it conforms */
-	CACHE_GCRA_PEEK = 1,   /* count nothing */
-	CACHE_GCRA_CHARGE = 2, /* count it whether or not it conforms */
+	CACHE_GCRA_CHARGE = 1, /* count it whether or not it conforms */
 };
 struct cache_gcra {
 	bool conforms;

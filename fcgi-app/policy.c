@@ -83,7 +83,7 @@ static int shared_account(struct app *app, const char *kind, const char *name,
 			  struct cache_gcra *g)
 {
 	char full[160];
-	uint64_t interval = (uint64_t)rate.period_s * 1000000u / rate.count;
+	uint64_t interval = ratelimit_interval_ns(rate) / 1000u; /* µs */
 	int n;
 
 	if (interval == 0)

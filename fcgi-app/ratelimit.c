@@ -134,7 +134,7 @@ static void quota_at(struct rate_quota *q, uint64_t tat, uint64_t now,
 	q->reset_ns = ahead;
 }
 
-static uint64_t interval_of(struct rate rate)
+uint64_t ratelimit_interval_ns(struct rate rate)
 {
 	uint64_t interval = (uint64_t)rate.period_s * 1000000000u / rate.count;
 
@@ -146,7 +146,7 @@ struct rate_quota ratelimit_quota_of(struct rate rate, uint64_t ahead_ns)
 	struct rate_quota q = {.remaining = rate.count, .reset_ns = 0};
 
 	if (rate.count > 0)
-		quota_at(&q, ahead_ns, 0, interval_of(rate), rate.count);
+		quota_at(&q, ahead_ns, 0, ratelimit_interval_ns(rate), rate.count);
 	return q;
 }
 
@@ -178,7 +178,7 @@ static bool account(struct ratelimit *rl, const void *name, size_t len,
 		*quota = (struct rate_quota){.remaining = rate.count, .reset_ns = 0};
 	if (rate.count == 0)
 		return true;
-	interval = interval_of(rate);
+	interval = ratelimit_interval_ns(rate);
 	tolerance = interval * (rate.count - 1);
 	tag = tag_of(rl, name, len);
 

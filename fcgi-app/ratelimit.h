@@ -56,6 +56,10 @@ void ratelimit_charge(struct ratelimit *rl, const void *name, size_t len,
 void ratelimit_raise(struct ratelimit *rl, const void *name, size_t len,
 		     uint64_t now_ns, uint64_t ahead_ns);
 
+/* The time between two events of rate (count > 0), at least 1 ns; a burst
+ * is count events, so the tolerance is count - 1 intervals. */
+uint64_t ratelimit_interval_ns(struct rate rate);
+
 /* What is left of rate's burst when a name's arrival time is ahead_ns past
  * now. */
 struct rate_quota ratelimit_quota_of(struct rate rate, uint64_t ahead_ns);
