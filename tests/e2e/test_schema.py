@@ -10,7 +10,7 @@ import shlex
 import shutil
 import subprocess
 
-from test_states import _conninfo
+from test_states import _conninfo, sql  # noqa: F401  (the psql fixture)
 
 
 def ctl(*args):
@@ -111,17 +111,6 @@ def test_deep_pages_find_their_block_through_the_block_counts():
         assert "pos >= $" in block, block
 
 
-def _sql(statement):
-    psql = shutil.which("psql")
-    assert psql, "test_schema.py needs psql"
-    p = subprocess.run(
-        [psql, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", _conninfo(),
-         "-c", statement],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    assert p.returncode == 0, p.stderr
-    return p.stdout.strip()
-
-
 FILLER = """
 INSERT INTO contacts (org_id, pos, id, email, email_key, type, status,
                       created_at, updated_at, fields)
@@ -133,11 +122,11 @@ UPDATE organizations SET contact_seq = {n} WHERE id = '{org}';
 """
 
 
-def test_every_write_function_plans_generically():
+def test_every_write_function_plans_generically(sql):
     """schema/010_generic_plans.sql: every PL/pgSQL function (but the two
     prune functions) runs with plan_cache_mode = force_generic_plan, so a
     migration that replaced one and forgot the setting is caught here."""
-    rows = _sql(
+    rows = sql(
         "SELECT p.proname || ' ' || coalesce(array_to_string(p.proconfig, ','), '')"
         "  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
         " WHERE l.lanname = 'plpgsql'"
@@ -153,7 +142,7 @@ def test_every_write_function_plans_generically():
         assert "plan_cache_mode=force_generic_plan" in conf, r
 
 
-def test_bulk_into_an_organization_the_statistics_do_not_know():
+def test_bulk_into_an_organization_the_statistics_do_not_know(sql):
     """A new tenant's first imports, before autovacuum analyzes them: the
     planner's statistics say the organization has no contacts.  The bulk
     pass still finds each row's contact by (org_id, email_key), one probe
@@ -164,16 +153,16 @@ def test_bulk_into_an_organization_the_statistics_do_not_know():
     # A table the size of a few tenants (on a small one every index that
     # leads with org_id costs the same and the test would say nothing).
     filler = new_org("stats-filler")
-    _sql(FILLER.format(org=filler.org_id, n=200000))
+    sql(FILLER.format(org=filler.org_id, n=200000))
     org = new_org("stats-unknown")
-    _sql("ANALYZE contacts")  # now the statistics know every organization but this one
+    sql("ANALYZE contacts")  # now the statistics know every organization but this one
     rows = [{"email": "s%d@stats.example.com" % i, "name": "n%d" % i}
             for i in range(1000)]
     r = request("POST", "/contacts/bulk", {"contacts": rows}, key=org.key)
     assert r.status == 200 and r.json["created"] == 1000, r
 
     def scans():
-        out = _sql("SELECT indexrelname || ' ' || idx_scan FROM pg_stat_user_indexes"
+        out = sql("SELECT indexrelname || ' ' || idx_scan FROM pg_stat_user_indexes"
                    " WHERE indexrelname IN ('contacts_org_email', 'contacts_org_updated')")
         return {k: int(v) for k, v in (line.split() for line in out.splitlines())}
 
@@ -196,12 +185,12 @@ def test_bulk_into_an_organization_the_statistics_do_not_know():
     assert after["contacts_org_updated"] - before["contacts_org_updated"] < 50, (before, after)
 
 
-def test_every_unique_key_of_tenant_data_leads_with_org_id():
+def test_every_unique_key_of_tenant_data_leads_with_org_id(sql):
     """Issue 15: distributing the tables by organization needs every
     primary key and unique index of a table that holds org_id to lead with
     it (schema/013_org_leading_keys.sql).  api_keys is the one exception:
     the directory from a key to its organization (docs/scaling.md)."""
-    rows = _sql(
+    rows = sql(
         "SELECT c.relname, i.relname, a.attname"
         "  FROM pg_index x"
         "  JOIN pg_class c ON c.oid = x.indrelid"
