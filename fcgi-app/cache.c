@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "hostport.h"
 #include "log.h"
 #include "resp.h"
 
@@ -19,10 +20,23 @@
 #define READ_CHUNK (256 * 1024)
 #define BACKOFF_MAX_MS 2000
 #define HINT_SLOTS 256
+/* How often a connected worker asks the master again whether it still is
+ * the master, with the same replication id (docs/caching.md, "Redis
+ * failover"). */
+#define MASTER_CHECK_MS 1000
+/* The part of the master's replication id that entry keys carry: 64 bits,
+ * so that two masters' ids never share it in practice. */
+#define RID_LEN CACHE_RID_LEN
 
 struct cache {
-	char *host;
+	char *host; /* the master: the setting, or what a sentinel said */
 	int port;
+	struct hostport *sentinels;
+	int nsentinels;
+	int sentinel_at; /* the one that answered last */
+	char *master_name;
+	char rid[RID_LEN + 1]; /* the connected master's replication id */
+	int64_t check_at_ms;
 	int timeout_ms;
 	int ttl_s;
 	redisContext *ctx;
@@ -47,21 +61,30 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct cache *cache_new(const char *addr, int timeout_ms, int ttl_s)
+struct cache *cache_new(const struct cache_settings *s)
 {
 	struct cache *c = xcalloc(1, sizeof(*c));
-	const char *colon = addr ? strrchr(addr, ':') : NULL;
+	struct hostport hp[HOSTPORT_LIST_MAX];
+	int n;
 
-	c->timeout_ms = timeout_ms;
-	c->ttl_s = ttl_s;
-	if (addr && *addr && colon && colon != addr) {
-		c->host = xmalloc((size_t)(colon - addr) + 1);
-		memcpy(c->host, addr, (size_t)(colon - addr));
-		c->host[colon - addr] = '\0';
-		c->port = atoi(colon + 1);
-	} else if (addr && *addr) {
-		log_error("msg=\"redis address must be host:port, running without a cache\"");
+	c->timeout_ms = s->timeout_ms;
+	c->ttl_s = s->ttl_s;
+	/* config.c checked both forms: a failure here means no cache */
+	if (s->sentinels && *s->sentinels) {
+		n = hostport_list(s->sentinels, hp, HOSTPORT_LIST_MAX);
+		if (n > 0) {
+			c->sentinels = xmalloc((size_t)n * sizeof(*hp));
+			memcpy(c->sentinels, hp, (size_t)n * sizeof(*hp));
+			c->nsentinels = n;
+			c->master_name = xstrdup(s->master_name ? s->master_name : "contacts");
+		}
+	} else if (s->addr && *s->addr &&
+		   hostport_parse(s->addr, strlen(s->addr), hp) == 0) {
+		c->host = xstrdup(hp[0].host);
+		c->port = hp[0].port;
 	}
+	if (!cache_configured(c) && ((s->addr && *s->addr) || (s->sentinels && *s->sentinels)))
+		log_error("msg=\"redis address must be host:port, running without a cache\"");
 	return c;
 }
 
@@ -73,12 +96,14 @@ void cache_free(struct cache *c)
 		redisFree(c->ctx);
 	buf_cleanup(&c->scratch);
 	free(c->host);
+	free(c->sentinels);
+	free(c->master_name);
 	free(c);
 }
 
 bool cache_configured(const struct cache *c)
 {
-	return c->host != NULL;
+	return c->host != NULL || c->nsentinels > 0;
 }
 
 const struct cache_stats *cache_stats(const struct cache *c)
@@ -86,47 +111,154 @@ const struct cache_stats *cache_stats(const struct cache *c)
 	return &c->stats;
 }
 
+static void backoff(struct cache *c);
+
 static void fail(struct cache *c, const char *what)
 {
-	int64_t now = now_ms();
-
-	c->stats.errors++;
 	if (c->ctx) {
 		log_warn("msg=\"redis command failed\" command=%s error=%s", LOGQ(what),
 			 LOGQ(c->ctx->errstr[0] ? c->ctx->errstr : "unexpected reply"));
 		redisFree(c->ctx);
 		c->ctx = NULL;
 	}
+	backoff(c);
+}
+
+static void backoff(struct cache *c)
+{
+	c->stats.errors++;
 	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_MIN_MS;
 	if (c->backoff_ms > BACKOFF_MAX_MS)
 		c->backoff_ms = BACKOFF_MAX_MS;
-	c->retry_at_ms = now + c->backoff_ms;
+	c->retry_at_ms = now_ms() + c->backoff_ms;
 }
 
-/* Connected and ready, or false (backing off or failed now). */
+static redisContext *connect_to(const char *host, int port, int timeout_ms)
+{
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	redisContext *ctx = redisConnectWithTimeout(host, port, tv);
+
+	if (ctx && !ctx->err && redisSetTimeout(ctx, tv) == REDIS_OK)
+		return ctx;
+	if (ctx)
+		redisFree(ctx);
+	return NULL;
+}
+
+/* Asks the sentinels, from the one that answered last, where the master
+ * is; c->host and c->port become it.  0, or -1 when none knows. */
+static int locate_master(struct cache *c)
+{
+	for (int k = 0; k < c->nsentinels; k++) {
+		int i = (c->sentinel_at + k) % c->nsentinels;
+		redisContext *sc = connect_to(c->sentinels[i].host, c->sentinels[i].port,
+					      c->timeout_ms);
+		redisReply *r;
+		struct hostport hp;
+		char addr[HOSTPORT_HOST_MAX + 16];
+		bool ok = false;
+
+		if (!sc)
+			continue;
+		r = redisCommand(sc, "SENTINEL get-master-addr-by-name %s", c->master_name);
+		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		    r->element[0]->type == REDIS_REPLY_STRING &&
+		    r->element[1]->type == REDIS_REPLY_STRING &&
+		    r->element[0]->len + r->element[1]->len + 2 < sizeof(addr)) {
+			int len = snprintf(addr, sizeof(addr), "%s:%s", r->element[0]->str,
+					   r->element[1]->str);
+
+			ok = hostport_parse(addr, (size_t)len, &hp) == 0;
+		}
+		if (r)
+			freeReplyObject(r);
+		redisFree(sc);
+		if (!ok)
+			continue;
+		c->sentinel_at = i;
+		if (!c->host || strcmp(c->host, hp.host) != 0 || c->port != hp.port) {
+			free(c->host);
+			c->host = xstrdup(hp.host);
+			c->port = hp.port;
+			log_info("msg=\"redis master from the sentinels\" master=%s:%d",
+				 LOGQ(c->host), c->port);
+		}
+		return 0;
+	}
+	log_warn("msg=\"no redis sentinel names the master\" master_name=%s",
+		 LOGQ(c->master_name));
+	return -1;
+}
+
+/* Asks the connected server whether it is a master, and its replication
+ * id, which entry keys carry: a promoted replica takes a new one, so that
+ * nothing written under the old master is read under the new one
+ * (docs/caching.md, "Redis failover").  0, or -1 (errstr says why). */
+static int check_master(struct cache *c)
+{
+	redisReply *r = redisCommand(c->ctx, "INFO replication");
+	const char *role, *id;
+	int rc = -1;
+
+	if (!r || r->type != REDIS_REPLY_STRING) {
+		if (!c->ctx->errstr[0])
+			snprintf(c->ctx->errstr, sizeof(c->ctx->errstr), "INFO replication");
+		goto out;
+	}
+	role = strstr(r->str, "role:");
+	id = strstr(r->str, "master_replid:");
+	if (!role || strncmp(role + 5, "master\r", 7) != 0) {
+		snprintf(c->ctx->errstr, sizeof(c->ctx->errstr), "the server is not a master");
+		goto out;
+	}
+	if (!id || strspn(id + 14, "0123456789abcdef") < RID_LEN) {
+		snprintf(c->ctx->errstr, sizeof(c->ctx->errstr), "no replication id");
+		goto out;
+	}
+	if (c->rid[0] && memcmp(c->rid, id + 14, RID_LEN) != 0)
+		log_info("msg=\"redis master changed: its entries are new\"");
+	memcpy(c->rid, id + 14, RID_LEN);
+	c->rid[RID_LEN] = '\0';
+	c->check_at_ms = now_ms() + MASTER_CHECK_MS;
+	rc = 0;
+out:
+	if (r)
+		freeReplyObject(r);
+	return rc;
+}
+
+/* Connected to the master and ready, or false (backing off or failed
+ * now). */
 static bool ready(struct cache *c)
 {
-	struct timeval tv;
+	char was[RID_LEN + 1];
 
-	if (!c->host)
+	if (!cache_configured(c))
 		return false;
-	if (c->ctx)
-		return true;
+	if (c->ctx) {
+		if (now_ms() < c->check_at_ms)
+			return true;
+		memcpy(was, c->rid, sizeof(was));
+		if (check_master(c) == 0 && memcmp(was, c->rid, sizeof(was)) == 0)
+			return true;
+		/* demoted, or replaced: find the master again */
+		fail(c, "master check");
+		c->retry_at_ms = 0;
+		c->backoff_ms = 0;
+	}
 	if (now_ms() < c->retry_at_ms)
 		return false;
-	tv.tv_sec = c->timeout_ms / 1000;
-	tv.tv_usec = (c->timeout_ms % 1000) * 1000;
-	c->ctx = redisConnectWithTimeout(c->host, c->port, tv);
-	if (!c->ctx || c->ctx->err) {
-		if (!c->ctx) {
-			c->stats.errors++;
-			return false;
-		}
-		fail(c, "connect");
+	if (c->nsentinels > 0 && locate_master(c) < 0) {
+		backoff(c);
 		return false;
 	}
-	if (redisSetTimeout(c->ctx, tv) != REDIS_OK) {
-		fail(c, "set timeout");
+	c->ctx = connect_to(c->host, c->port, c->timeout_ms);
+	if (!c->ctx) {
+		backoff(c);
+		return false;
+	}
+	if (check_master(c) < 0) {
+		fail(c, "master check");
 		return false;
 	}
 	c->backoff_ms = 0;
@@ -222,15 +354,16 @@ static void hash_key(char *out, size_t n, const char *org)
 	snprintf(out, n, "g2:%s", org);
 }
 
-/* "c6": the sixth layout of the entries: a header naming the counters
+/* "c7": the seventh layout of the entries: a header naming the counters
  * the entry depends on with the values it was read under, then what the
- * caller stored (see cache.h); c6 names email buckets m<n> of 65536 where
- * c5 named e<n> of 4096.  A new layout takes a new name so that a deploy
- * never reads entries written by old code. */
-static void entry_key(char *out, size_t n, const char *org, int64_t epoch,
-		      const char *what)
+ * caller stored (see cache.h); c6 named email buckets m<n> of 65536 where
+ * c5 named e<n> of 4096, and c7 adds the master's replication id (after
+ * ready()).  A new layout takes a new name so that a deploy never reads
+ * entries written by old code. */
+static void entry_key(const struct cache *c, char *out, size_t n, const char *org,
+		      int64_t epoch, const char *what)
 {
-	snprintf(out, n, "c6:%s:%lld:%s", org, (long long)epoch, what);
+	snprintf(out, n, "c7:%s:%s:%lld:%s", org, c->rid, (long long)epoch, what);
 }
 
 static struct hint *hint_slot(struct cache *c, const char *ekey, uint32_t *h)
@@ -349,7 +482,7 @@ enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
 	if (!ready(c))
 		return CACHE_OFF;
 	hash_key(hkey, sizeof(hkey), org);
-	entry_key(ekey, sizeof(ekey), org, epoch, what);
+	entry_key(c, ekey, sizeof(ekey), org, epoch, what);
 	/* One round trip: the counters named by the key and those the entry
 	 * was last found to depend on, and the entry. */
 	ask = *fixed;
@@ -368,6 +501,7 @@ enum cache_result cache_get(struct cache *c, const char *org, int64_t epoch,
 	for (int i = 0; i < ask.n; i++)
 		if (ticket_add(ticket, ask.name[i], out, &v[0][i + 1]) < 0)
 			goto fail;
+	memcpy(ticket->rid, c->rid, sizeof(ticket->rid));
 	ticket->valid = true;
 	if (e->type == RESP_NIL ||
 	    parse_header(out->data + e->off, e->len, &h, &payload) < 0)
@@ -438,9 +572,9 @@ void cache_put(struct cache *c, const char *org, int64_t epoch,
 	struct iovec iov[4];
 	bool known = true;
 
-	if (!ticket->valid || !ready(c))
+	if (!ticket->valid || !ready(c) || strcmp(ticket->rid, c->rid) != 0)
 		return;
-	entry_key(ekey, sizeof(ekey), org, epoch, what);
+	entry_key(c, ekey, sizeof(ekey), org, epoch, what);
 	/* The header: the counters as read before the read of PostgreSQL.
 	 * One that was not read then is "?", and the entry is stored
 	 * without its bytes: it only tells the next reader which counters
@@ -523,7 +657,7 @@ int cache_purge(struct cache *c, const char *org)
 
 	if (!ready(c))
 		return -1;
-	/* every layout's entries, c6 and older: an erasure after an upgrade
+	/* every layout's entries, c7 and older: an erasure after an upgrade
 	 * leaves nothing either */
 	snprintf(pattern, sizeof(pattern), "c[0-9]:%s:*", org);
 	do {

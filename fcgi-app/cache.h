@@ -1,7 +1,8 @@
 /* cache.h - Redis in front of the hot reads, never stale.
  *
  * Keys: g2:<org>, a hash of the organization's counters (deps.h names the
- * fields); c6:<org>:<epoch>:<what>, an entry: a header naming the
+ * fields); c7:<org>:<rid>:<epoch>:<what>, an entry (rid: the master's
+ * replication id, which a failover changes): a header naming the
  * counters it depends on with the values they had before it was read
  * from PostgreSQL, then the bytes.  The epoch lives in PostgreSQL and is
  * bumped instead when Redis cannot be reached.  A reader reads the
@@ -26,7 +27,8 @@
 
 struct cache;
 
-/* The longest entry key: "c4:", an organization id, an epoch, and what. */
+/* The longest entry key: "c7:", an organization id, a replication id, an
+ * epoch, and what. */
 #define CACHE_KEY_MAX 512
 
 enum cache_result {
@@ -45,15 +47,28 @@ struct cache_stats {
 /* What a lookup saw: the counters it read, so that a fill goes under
  * the values read before PostgreSQL. */
 #define CACHE_TICKET_MAX (2 * DEPS_MAX)
+#define CACHE_RID_LEN 16
 struct cache_ticket {
 	bool valid;
 	int n;
+	/* the master the counters were read on: a fill after a failover
+	 * would store them under the new master's id */
+	char rid[CACHE_RID_LEN + 1];
 	char name[CACHE_TICKET_MAX][DEPS_NAME_MAX];
 	char gen[CACHE_TICKET_MAX][24];
 };
 
-/* addr: "host:port", or "" for no cache.  Never NULL; connects lazily. */
-struct cache *cache_new(const char *addr, int timeout_ms, int ttl_s);
+struct cache_settings {
+	const char *addr;        /* "host:port", or "" for no cache */
+	const char *sentinels;   /* "" or host:port list: addr is then unused */
+	const char *master_name; /* the master's name in the sentinels */
+	int timeout_ms;
+	int ttl_s;
+};
+
+/* Never NULL; connects lazily, to addr or to the master the sentinels
+ * name, and only to a master. */
+struct cache *cache_new(const struct cache_settings *s);
 void cache_free(struct cache *c);
 bool cache_configured(const struct cache *c);
 const struct cache_stats *cache_stats(const struct cache *c);

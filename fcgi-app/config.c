@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conninfo.h"
+#include "hostport.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -35,6 +36,8 @@ struct setting {
 static const struct setting settings[] = {
 	S(database, T_STR, "dbname=contacts", 0, 0),
 	S(redis, T_STR, "127.0.0.1:6379", 0, 0),
+	S(redis_sentinels, T_STR, "", 0, 0),
+	S(redis_master_name, T_STR, "contacts", 0, 0),
 	S(redis_timeout_ms, T_INT, "10", 1, 10000),
 	S(workers, T_INT, "0", 0, 256),
 	S(listen, T_STR, "/run/contacts/contacts-fcgi.sock", 0, 0),
@@ -214,6 +217,36 @@ static int read_file(struct config *c, const char *path, bool must_exist,
 	return rc;
 }
 
+/* redis: host:port or ""; redis_sentinels: "" or a list of host:port,
+ * and then the master's name as the sentinels know it. */
+static int check_redis(const struct config *c, char *err, size_t errlen)
+{
+	struct hostport hp[HOSTPORT_LIST_MAX];
+	size_t n = strlen(c->redis_master_name);
+
+	if (*c->redis && hostport_parse(c->redis, strlen(c->redis), hp) < 0) {
+		set_err(err, errlen, "redis: expected host:port or nothing, got \"%s\"",
+			c->redis);
+		return -1;
+	}
+	if (*c->redis_sentinels &&
+	    hostport_list(c->redis_sentinels, hp, HOSTPORT_LIST_MAX) < 0) {
+		set_err(err, errlen,
+			"redis_sentinels: expected 1 to %d host:port separated by spaces or commas, got \"%s\"",
+			HOSTPORT_LIST_MAX, c->redis_sentinels);
+		return -1;
+	}
+	if (n == 0 || n > 64 ||
+	    strspn(c->redis_master_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					 "0123456789._-") != n) {
+		set_err(err, errlen,
+			"redis_master_name: expected 1 to 64 letters, digits, '.', '_' or '-', got \"%s\"",
+			c->redis_master_name);
+		return -1;
+	}
+	return 0;
+}
+
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	bool explicit_path = path != NULL;
@@ -262,6 +295,8 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "listen: must not be empty");
 		goto fail;
 	}
+	if (check_redis(c, err, errlen) < 0)
+		goto fail;
 	if (!*c->host_name) {
 		char name[64] = "";
 

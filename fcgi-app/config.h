@@ -17,6 +17,9 @@
 struct config {
 	char *database;       /* libpq conninfo */
 	char *redis;          /* host:port, or "" to run without a cache */
+	char *redis_sentinels; /* host:port list: the master is asked of them
+				  (and redis is not used); "" for none */
+	char *redis_master_name; /* the master's name in the sentinels */
 	int redis_timeout_ms; /* connect and command timeout */
 	int workers;          /* 0: two per core */
 	char *listen;         /* unix socket path or host:port */

@@ -216,8 +216,13 @@ int worker_run(const struct worker_args *args)
 	memset(&app, 0, sizeof(app));
 	app.cfg = args->cfg;
 	app.store = store_new(args->cfg->database, args->cfg->statement_timeout);
-	app.cache = cache_new(args->cfg->redis, args->cfg->redis_timeout_ms,
-			      args->cfg->cache_ttl);
+	app.cache = cache_new(&(struct cache_settings){
+		.addr = args->cfg->redis,
+		.sentinels = args->cfg->redis_sentinels,
+		.master_name = args->cfg->redis_master_name,
+		.timeout_ms = args->cfg->redis_timeout_ms,
+		.ttl_s = args->cfg->cache_ttl,
+	});
 	app.auth = auth_new(args->cfg->auth_cache_ms);
 	app.limits = args->limits;
 	app.metrics = args->metrics;

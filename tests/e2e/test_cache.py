@@ -98,7 +98,7 @@ def test_entry_is_served_only_under_its_counters(api):
     params = {"email": c["email"]}
     api.get("/contacts", params=params)
     api.get("/contacts", params=params)
-    keys = stack.redis_cmd("KEYS", "c6:%s:*:e:*" % api.org_id)
+    keys = stack.redis_cmd("KEYS", "c7:%s:*:e:*" % api.org_id)
     assert len(keys) == 1, keys
     hkey = "g2:%s" % api.org_id
     value = stack.redis_cmd("GET", keys[0])

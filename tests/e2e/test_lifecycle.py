@@ -346,7 +346,7 @@ def test_erasure_leaves_nothing_behind(api, sql):
         api.page(includeAll="true")
         members(api, lst["id"])
     assert any(token.encode() in (stack.redis_cmd("GET", k) or b"")
-               for k in stack.redis_cmd("KEYS", "c6:%s:*" % api.org_id)), \
+               for k in stack.redis_cmd("KEYS", "c7:%s:*" % api.org_id)), \
         "the cache should hold the contact before the erasure"
     r = api.request("DELETE", "/contacts/%s?erase=true&suppress=true" % c["id"])
     assert r.status == 204, r

@@ -228,6 +228,39 @@ static void test_hosts(void **state)
 	assert_non_null(strstr(err, "pool_hosts"));
 }
 
+/* redis, redis_sentinels and redis_master_name: an address that is not
+ * host:port is refused by name, not run without a cache. */
+static void test_redis_addresses(void **state)
+{
+	static const char *const bad[][2] = {
+		{"redis = localhost\n", "redis"},
+		{"redis_sentinels = 127.0.0.1:26379 nope\n", "redis_sentinels"},
+		{"redis_sentinels = ,\n", "redis_sentinels"},
+		{"redis_master_name = a b\n", "redis_master_name"},
+		{"redis_master_name =\n", "redis_master_name"},
+	};
+	struct config c;
+	char err[CONFIG_ERR_LEN], conf[256];
+
+	(void)state;
+	write_conf("database = x\nredis_sentinels = 127.0.0.1:1,127.0.0.1:2 h:3\n"
+		   "redis_master_name = cache-1\n");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+	assert_string_equal(c.redis_sentinels, "127.0.0.1:1,127.0.0.1:2 h:3");
+	assert_string_equal(c.redis_master_name, "cache-1");
+	config_cleanup(&c);
+	write_conf("database = x\nredis =\n");
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), 0);
+	assert_string_equal(c.redis_master_name, "contacts");
+	config_cleanup(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(conf, sizeof(conf), "database = x\n%s", bad[i][0]);
+		write_conf(conf);
+		assert_int_equal(config_load(&c, path, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, bad[i][1]));
+	}
+}
+
 static void test_missing_explicit_file(void **state)
 {
 	struct config c;
@@ -249,6 +282,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dump_masks_passwords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_statement_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hosts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redis_addresses, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
