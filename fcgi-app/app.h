@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "cache.h"
 #include "config.h"
+#include "hostlease.h"
 #include "inflight.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -25,6 +26,8 @@ struct app {
 	struct metrics_slot *slot;
 	struct inflight *inflight; /* borrowed: the pool's writes in flight */
 	int slot_index;           /* this worker's slot, in both tables */
+	struct hostlease *lease;  /* borrowed: the pool's lease in PostgreSQL */
+	struct hostlease_claims claims; /* the organizations it was claimed for */
 	struct buf scratch;       /* reused: cache entries, keys */
 	/* The request's Idempotency-Key (idempotency.c), while its
 	 * transaction is open, and the write whose publication waits for

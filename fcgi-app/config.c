@@ -50,6 +50,7 @@ static const struct setting settings[] = {
 	S(auth_fail_exempt, T_STR, "", 0, 0),
 	S(pool_hosts, T_INT, "1", 1, 64),
 	S(host_name, T_STR, "", 0, 0),
+	S(host_lease_ms, T_INT, "10000", 3000, 600000),
 	S(log_level, T_LEVEL, "info", 0, 0),
 	S(access_log, T_SAMPLE, "sample:100", 1, 1000000),
 	S(access_log_slow_ms, T_INT, "500", 0, 3600000),

@@ -34,6 +34,9 @@ struct config {
 				 limits in Redis (policy.h) */
 	char *host_name;      /* the host label of /metrics; "" reads
 				 gethostname() */
+	int host_lease_ms;    /* the pool's lease in PostgreSQL: another pool
+				 settles its writes this long after it is
+				 gone (hostlease.h) */
 	enum log_level log_level;
 	int access_log;       /* request lines of successes: 1 all, N one in N,
 			       * 0 none (errors and slow ones are all logged) */

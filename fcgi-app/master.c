@@ -36,8 +36,10 @@
 #include "buf.h"
 #include "log.h"
 #include "metrics.h"
+#include "hostlease.h"
 #include "inflight.h"
 #include "ratelimit.h"
+#include "store.h"
 #include "worker.h"
 
 #define YOUNG_DEATH_MS 2000
@@ -66,6 +68,7 @@ struct master {
 	struct metrics *metrics;
 	struct ratelimit *limits;
 	struct inflight *inflight;
+	struct hostlease *lease;
 	int nslots;
 	struct child *children; /* nslots entries */
 	int backoff_ms;
@@ -245,6 +248,7 @@ static pid_t spawn(struct master *m, bool wait_ready)
 		args.metrics = m->metrics;
 		args.limits = m->limits;
 		args.inflight = m->inflight;
+		args.lease = m->lease;
 		args.slot = slot;
 		args.ready_fd = pfd[1];
 		_exit(worker_run(&args));
@@ -358,6 +362,7 @@ static int reload(struct master *m)
 	m->cfg.listen = NULL;
 	config_cleanup(&m->cfg);
 	m->cfg = fresh;
+	hostlease_configure(m->lease, m->cfg.host_lease_ms, m->cfg.auth_cache_ms);
 	log_set_level(m->cfg.log_level);
 
 	old = xcalloc((size_t)m->nslots, sizeof(*old));
@@ -422,6 +427,23 @@ static void stop(struct master *m)
 	}
 }
 
+/* After the workers are gone: the pool's lease rows go, unless a write
+ * of it is still unsettled (then another pool, or this host's next one,
+ * takes the lease up and settles it; hostlease.h). */
+static void release_lease(struct master *m)
+{
+	struct store *s;
+	char name[64];
+
+	if (inflight_pending(m->inflight))
+		return;
+	s = store_new(m->cfg.database, 5000);
+	hostlease_app_name(m->lease, name, sizeof(name));
+	store_set_application_name(s, name);
+	hostlease_release(m->lease, s);
+	store_free(s);
+}
+
 static void write_pid_file(const char *path)
 {
 	FILE *f;
@@ -475,7 +497,8 @@ int master_run(struct config *cfg, const char *config_path)
 	}
 	m.limits = ratelimit_new();
 	m.inflight = inflight_new(m.nslots);
-	if (!m.limits || !m.inflight) {
+	m.lease = hostlease_new(m.cfg.host_name, m.cfg.host_lease_ms, m.cfg.auth_cache_ms);
+	if (!m.limits || !m.inflight || !m.lease) {
 		log_error("msg=\"cannot map the shared rate limits and writes\"");
 		status = 1;
 		goto out;
@@ -498,6 +521,7 @@ int master_run(struct config *cfg, const char *config_path)
 		sig = sigtimedwait(&set, &info, &timeout);
 		if (sig == SIGTERM || sig == SIGINT) {
 			stop(&m);
+			release_lease(&m);
 			break;
 		}
 		if (sig == SIGHUP)
@@ -515,6 +539,7 @@ out:
 	metrics_free(m.metrics);
 	ratelimit_free(m.limits);
 	inflight_free(m.inflight);
+	hostlease_free(m.lease);
 	config_cleanup(&m.cfg);
 	return status;
 }

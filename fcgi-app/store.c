@@ -22,6 +22,7 @@
 struct store {
 	char *conninfo;
 	char options[96]; /* libpq "options": the settings of its sessions */
+	char app_name[64];
 	PGconn *conn;
 	char error[256];
 	char sqlstate[6];
@@ -37,6 +38,7 @@ struct store_rows {
 };
 
 static int result_columns(enum stmt id);
+static enum store_status simple(struct store *s, const char *sql);
 
 static int64_t now_ms(void)
 {
@@ -66,6 +68,7 @@ struct store *store_new(const char *conninfo, int statement_timeout_ms)
 	struct store *s = xcalloc(1, sizeof(*s));
 
 	s->conninfo = xstrdup(conninfo);
+	snprintf(s->app_name, sizeof(s->app_name), "contacts-fcgi");
 	if (statement_timeout_ms > 0)
 		snprintf(s->options, sizeof(s->options),
 			 "-c max_parallel_workers_per_gather=0 -c statement_timeout=%d",
@@ -112,7 +115,7 @@ static enum store_status connect_and_prepare(struct store *s)
 	 * conninfo wins. */
 	static const char *const keys[] = {"connect_timeout", "application_name",
 					   "options", "dbname", NULL};
-	const char *values[] = {"2", "contacts-fcgi", s->options, s->conninfo, NULL};
+	const char *values[] = {"2", s->app_name, s->options, s->conninfo, NULL};
 	int64_t now = now_ms();
 
 	if (now < s->retry_at_ms)
@@ -226,6 +229,10 @@ static int result_columns(enum stmt id)
 		return BOOL_COL__COUNT;
 	case STMT_BACKEND_START:
 		return BACKEND_COL__COUNT;
+	case STMT_HOST_BEAT:
+		return BEAT_COL__COUNT;
+	case STMT_HOST_END:
+		return END_COL__COUNT;
 	default:
 		return 0;
 	}
@@ -1045,6 +1052,125 @@ enum store_status store_end_backend(struct store *s, const struct store_backend 
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+void store_set_application_name(struct store *s, const char *name)
+{
+	snprintf(s->app_name, sizeof(s->app_name), "%s", name);
+}
+
+/* A binary int4 or bool of a result row; false when it is not one. */
+static bool col_int4(const PGresult *r, int row, int col, int *out)
+{
+	uint32_t v;
+
+	if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 4)
+		return false;
+	memcpy(&v, PQgetvalue(r, row, col), 4);
+	*out = (int)(int32_t)ntohl(v);
+	return true;
+}
+
+static bool col_bool(const PGresult *r, int row, int col)
+{
+	return PQgetlength(r, row, col) == 1 && PQgetvalue(r, row, col)[0] == 1;
+}
+
+static void col_copy(const PGresult *r, int row, int col, char *out, size_t n)
+{
+	snprintf(out, n, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+enum store_status store_host_beat(struct store *s, const struct store_host *h,
+				  bool *made, int *auth_ms)
+{
+	char lease[16], auth[16];
+	const char *params[] = {h->id, h->name, lease, auth};
+	PGresult *r;
+	enum store_status st;
+
+	snprintf(lease, sizeof(lease), "%d", h->lease_ms);
+	snprintf(auth, sizeof(auth), "%d", h->auth_cache_ms);
+	st = run(s, STMT_HOST_BEAT, params, true, &r);
+	if (st != STORE_OK)
+		return st;
+	if (PQntuples(r) != 1 || !col_int4(r, 0, BEAT_COL_AUTH_MS, auth_ms)) {
+		set_error(s, "host_beat", "unexpected result");
+		PQclear(r);
+		return STORE_ERROR;
+	}
+	*made = col_bool(r, 0, BEAT_COL_NEW);
+	PQclear(r);
+	return STORE_OK;
+}
+
+enum store_status store_host_claim(struct store *s, const char *host_id, const char *org_id)
+{
+	const char *params[] = {org_id, host_id};
+	PGresult *r;
+	enum store_status st = run(s, STMT_HOST_CLAIM, params, !s->in_tx, &r);
+
+	PQclear(r);
+	return st;
+}
+
+enum store_status store_host_take_up(struct store *s, const char *self_id, int64_t steady_ms,
+				     char *gone_id, char *gone_name)
+{
+	char steady[24];
+	const char *params[] = {self_id, steady};
+	PGresult *r = NULL;
+	enum store_status st;
+	bool ended;
+
+	gone_id[0] = gone_name[0] = '\0';
+	snprintf(steady, sizeof(steady), "%lld",
+		 (long long)(steady_ms > INT32_MAX ? INT32_MAX : steady_ms));
+	if (s->in_tx)
+		return STORE_ERROR;
+	st = simple(s, "BEGIN");
+	if (st != STORE_OK)
+		return st;
+	s->in_tx = true;
+	st = run(s, STMT_HOST_END, params, false, &r);
+	if (st != STORE_OK || PQntuples(r) != 1)
+		goto out; /* none to take up, or failed */
+	col_copy(r, 0, END_COL_HOST_ID, gone_id, STORE_HOST_ID_MAX);
+	col_copy(r, 0, END_COL_HOST_NAME, gone_name, STORE_HOST_ID_MAX);
+	ended = col_bool(r, 0, END_COL_GONE);
+	PQclear(r);
+	r = NULL;
+	if (!ended) {
+		set_error(s, "host_end", "a server process of the pool did not end");
+		st = STORE_ERROR;
+		goto out;
+	}
+	params[0] = gone_id;
+	st = run(s, STMT_HOST_FORGET, params, false, &r);
+	if (st == STORE_OK) {
+		st = simple(s, "COMMIT");
+		s->in_tx = false;
+		PQclear(r);
+		if (st != STORE_OK)
+			gone_id[0] = '\0';
+		return st;
+	}
+out:
+	PQclear(r);
+	if (st != STORE_OK)
+		gone_id[0] = '\0';
+	store_rollback(s);
+	return st;
+}
+
+enum store_status store_host_release(struct store *s, const char *host_id)
+{
+	const char *params[] = {host_id};
+	PGresult *r;
+	enum store_status st = run(s, STMT_HOST_RELEASE, params, true, &r);
+
+	PQclear(r);
+	return st;
 }
 
 enum store_status store_feed_expired(struct store *s, const char *org_id,

@@ -244,6 +244,39 @@ enum store_status store_backend(struct store *s, struct store_backend *out)
 enum store_status store_end_backend(struct store *s, const struct store_backend *b)
 	__attribute__((warn_unused_result));
 
+/* The pools' leases (hostlease.h; schema/014_host_leases.sql). */
+struct store_host {
+	const char *id;   /* the pool's: "contacts-fcgi <id>" names its connections */
+	const char *name; /* host_name, for people */
+	int lease_ms;
+	int auth_cache_ms;
+};
+/* Renews h's lease.  *made: the row was not there (the pool's first
+ * renewal, or another pool took it up); *auth_ms: the longest
+ * auth_cache_ms among the pools whose lease runs, h's included. */
+enum store_status store_host_beat(struct store *s, const struct store_host *h,
+				  bool *made, int *auth_ms)
+	__attribute__((warn_unused_result));
+/* h writes to org_id (in the write's transaction, when one is open). */
+enum store_status store_host_claim(struct store *s, const char *host_id, const char *org_id)
+	__attribute__((warn_unused_result));
+/* Takes up one pool other than self_id whose lease ran out, if its lease
+ * is no longer than steady_ms (how long self_id has renewed its own
+ * without a break): ends its server processes, bumps the cache epoch of
+ * the organizations it wrote to and deletes its rows, in one
+ * transaction.  *gone_id ("" when there was none to take up) and
+ * *gone_name name it (each at least STORE_HOST_ID_MAX bytes). */
+#define STORE_HOST_ID_MAX 64
+enum store_status store_host_take_up(struct store *s, const char *self_id, int64_t steady_ms,
+				     char *gone_id, char *gone_name)
+	__attribute__((warn_unused_result));
+/* Deletes host_id's rows: its pool stops with nothing unsettled. */
+enum store_status store_host_release(struct store *s, const char *host_id)
+	__attribute__((warn_unused_result));
+/* The application_name of this store's connections (default
+ * "contacts-fcgi"); before the first statement. */
+void store_set_application_name(struct store *s, const char *name);
+
 size_t store_rows_count(const struct store_rows *r);
 void store_rows_contact(const struct store_rows *r, size_t i, struct contact *out);
 /* A row's position, on a page of store_contacts_page(). */

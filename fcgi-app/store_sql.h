@@ -129,6 +129,22 @@ enum backend_col {
 	BACKEND_COL__COUNT,
 };
 
+/* A pool's renewal of its lease (STMT_HOST_BEAT). */
+enum host_beat_col {
+	BEAT_COL_NEW,       /* bool: the row was made (first, or taken up) */
+	BEAT_COL_AUTH_MS,   /* int4: the longest auth_cache_ms of live pools */
+	BEAT_COL__COUNT,
+};
+
+/* A gone pool, taken up (STMT_HOST_END). */
+enum host_end_col {
+	END_COL_HOST_ID,
+	END_COL_HOST_NAME,
+	END_COL_GONE,       /* bool: its server processes have ended */
+	END_COL__COUNT,
+};
+
+
 enum stmt {
 	STMT_PING,
 	STMT_KEY_LOOKUP,
@@ -164,6 +180,11 @@ enum stmt {
 	STMT_CACHE_EPOCH_BUMP,
 	STMT_BACKEND_START,
 	STMT_END_BACKEND,
+	STMT_HOST_BEAT,
+	STMT_HOST_CLAIM,
+	STMT_HOST_END,
+	STMT_HOST_FORGET,
+	STMT_HOST_RELEASE,
 	STMT__COUNT,
 };
 
@@ -417,6 +438,49 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"SELECT coalesce(bool_and(pg_terminate_backend(pid, 5000)), true) "
 		"FROM pg_stat_activity WHERE pid = $1::integer "
 		"AND backend_start::text = $2"},
+	/* The pools' leases (schema/014_host_leases.sql, hostlease.h).
+	 * $1 host_id, $2 host_name, $3 lease_ms, $4 auth_cache_ms: renews
+	 * this pool's row (makes it when it is not there), and answers the
+	 * longest auth_cache_ms of the pools whose lease runs. */
+	[STMT_HOST_BEAT] = {"host_beat", 4,
+		"WITH h AS (INSERT INTO pool_hosts (host_id, host_name, lease_ms, auth_cache_ms) "
+		"VALUES ($1, $2, $3::integer, $4::integer) "
+		"ON CONFLICT (host_id) DO UPDATE SET seen_at = now(), "
+		"lease_ms = EXCLUDED.lease_ms, auth_cache_ms = EXCLUDED.auth_cache_ms "
+		"RETURNING xmax = 0 AS made) "
+		"SELECT h.made, greatest($4::integer, (SELECT max(auth_cache_ms) FROM pool_hosts "
+		"WHERE seen_at > now() - lease_ms * interval '1 millisecond')) FROM h"},
+	/* $1 org, $2 host_id: the pool writes to the organization; before
+	 * its write, or in its transaction.  Locks nothing of the pool's. */
+	[STMT_HOST_CLAIM] = {"host_claim", 2,
+		"INSERT INTO pool_host_orgs (org_id, host_id) VALUES ($1, $2) "
+		"ON CONFLICT DO NOTHING"},
+	/* $1 this pool's host_id, $2 how long it has renewed its own lease
+	 * without a break (ms): one other pool whose lease ran out, at least
+	 * as long ago as that, locked (another taker skips it), and its
+	 * server processes ended, waiting up to 5 s for them. */
+	[STMT_HOST_END] = {"host_end", 2,
+		"WITH d AS (SELECT host_id, host_name FROM pool_hosts "
+		"WHERE host_id <> $1 AND lease_ms <= $2::integer "
+		"AND seen_at < now() - lease_ms * interval '1 millisecond' "
+		"ORDER BY seen_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
+		"SELECT d.host_id, d.host_name, "
+		"(SELECT coalesce(bool_and(pg_terminate_backend(a.pid, 5000)), true) "
+		"FROM pg_stat_activity a WHERE a.application_name = 'contacts-fcgi ' || d.host_id) "
+		"FROM d"},
+	/* $1 the gone pool's host_id, after STMT_HOST_END, in its
+	 * transaction (a statement of its own: its snapshot sees what the
+	 * ended processes committed): the cache epoch of every
+	 * organization the pool wrote to, bumped, and its rows deleted. */
+	[STMT_HOST_FORGET] = {"host_forget", 1,
+		"WITH o AS (DELETE FROM pool_host_orgs WHERE host_id = $1 RETURNING org_id), "
+		"h AS (DELETE FROM pool_hosts WHERE host_id = $1) "
+		"UPDATE organizations SET cache_epoch = cache_epoch + 1 "
+		"WHERE id IN (SELECT org_id FROM o)"},
+	/* $1 host_id: a pool that stops with nothing unsettled. */
+	[STMT_HOST_RELEASE] = {"host_release", 1,
+		"WITH o AS (DELETE FROM pool_host_orgs WHERE host_id = $1) "
+		"DELETE FROM pool_hosts WHERE host_id = $1"},
 };
 
 #endif

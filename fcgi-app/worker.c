@@ -216,6 +216,12 @@ int worker_run(const struct worker_args *args)
 	memset(&app, 0, sizeof(app));
 	app.cfg = args->cfg;
 	app.store = store_new(args->cfg->database, args->cfg->statement_timeout);
+	{
+		char name[64];
+
+		hostlease_app_name(args->lease, name, sizeof(name));
+		store_set_application_name(app.store, name);
+	}
 	app.cache = cache_new(&(struct cache_settings){
 		.addr = args->cfg->redis,
 		.sentinels = args->cfg->redis_sentinels,
@@ -228,6 +234,7 @@ int worker_run(const struct worker_args *args)
 	app.metrics = args->metrics;
 	app.slot = metrics_slot(args->metrics, args->slot);
 	app.inflight = args->inflight;
+	app.lease = args->lease;
 	app.slot_index = args->slot;
 	buf_init(&app.scratch);
 	request_init(&req);
@@ -247,6 +254,7 @@ int worker_run(const struct worker_args *args)
 	/* A write of the worker that had this slot (or of another that is
 	 * gone) may have committed unpublished. */
 	writes_settle(&app);
+	hostlease_tick(app.lease, app.store);
 	if (args->ready_fd >= 0) {
 		if (write(args->ready_fd, "r", 1) < 0)
 			log_warn("msg=\"cannot tell the master we are ready\"");
@@ -269,6 +277,7 @@ int worker_run(const struct worker_args *args)
 			struct timespec tick = {.tv_sec = 1, .tv_nsec = 0};
 
 			(void)ppoll(&p, 1, &tick, &wait_mask);
+			hostlease_tick(app.lease, app.store);
 			continue;
 		}
 		if (rc < 0) {
@@ -278,6 +287,7 @@ int worker_run(const struct worker_args *args)
 		}
 		serve(&app, &fr, &req, &res);
 		FCGX_Finish_r(&fr);
+		hostlease_tick(app.lease, app.store);
 		if (++served % STOP_CHECK == 0) {
 			struct timespec zero = {0, 0};
 

@@ -3,6 +3,7 @@
 #define CONTACTS_WORKER_H
 
 #include "config.h"
+#include "hostlease.h"
 #include "inflight.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -13,6 +14,7 @@ struct worker_args {
 	struct metrics *metrics;  /* shared counters */
 	struct ratelimit *limits; /* shared rate limits */
 	struct inflight *inflight; /* shared writes in flight */
+	struct hostlease *lease;  /* the pool's lease */
 	int slot;                 /* this worker's slot in them */
 	int ready_fd;             /* written once the worker accepts; -1: none */
 };

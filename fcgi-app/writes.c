@@ -25,7 +25,7 @@ static int retire_entries(struct app *app, const char *org_id, const struct deps
 	 * epoch meanwhile. */
 	auth_forget_org(app->auth, org_id);
 	if (cache_configured(app->cache))
-		lease_wait(app->cfg->auth_cache_ms);
+		lease_wait(hostlease_auth_cache_ms(app->lease));
 	return 0;
 }
 
@@ -111,7 +111,8 @@ int writes_begin(struct app *app, const char *org_id, uint64_t *note)
 	*note = 0;
 	writes_settle(app);
 	deps_init(&app->retire);
-	if (store_backend(app->store, &backend) != STORE_OK)
+	if (store_backend(app->store, &backend) != STORE_OK ||
+	    hostlease_claim(app->lease, &app->claims, app->store, org_id) < 0)
 		return -1;
 	*note = inflight_note(app->inflight, app->slot_index, org_id, &backend);
 	return *note ? 0 : -1;
@@ -120,6 +121,7 @@ int writes_begin(struct app *app, const char *org_id, uint64_t *note)
 int writes_publish(struct app *app, const char *org_id, uint64_t note)
 {
 	inflight_committed(app->inflight, app->slot_index, note);
+	hostlease_claimed(&app->claims);
 	if (retire_entries(app, org_id, &app->retire) < 0)
 		return -1;
 	inflight_clear(app->inflight, app->slot_index, note);
@@ -128,6 +130,7 @@ int writes_publish(struct app *app, const char *org_id, uint64_t note)
 
 void writes_abandon(struct app *app, uint64_t note)
 {
+	hostlease_unclaimed(&app->claims);
 	inflight_clear(app->inflight, app->slot_index, note);
 }
 

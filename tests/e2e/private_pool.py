@@ -26,7 +26,8 @@ BINARY = os.path.join(BIN_DIR, "contacts-fcgi")
 
 
 class PrivatePool:
-    def __init__(self, settings=None, notify=False, watchdog_usec=None):
+    def __init__(self, settings=None, notify=False, watchdog_usec=None,
+                 env=None):
         self.dir = tempfile.mkdtemp(prefix="ct-pool-", dir="/tmp")
         os.chmod(self.dir, 0o755)
         self.sock = os.path.join(self.dir, "fcgi.sock")
@@ -44,6 +45,7 @@ class PrivatePool:
         self.settings.update(settings or {})
         self.write_config()
         self.notify = None
+        extra_env = env
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("CONTACTS_")}
         if notify:
@@ -53,6 +55,7 @@ class PrivatePool:
             env["NOTIFY_SOCKET"] = path
         if watchdog_usec:
             env["WATCHDOG_USEC"] = str(watchdog_usec)
+        env.update(extra_env or {})
         self.messages = []  # (monotonic time, datagram)
         self.proc = subprocess.Popen(
             [BINARY, "-c", self.conf], env=env, stdin=subprocess.DEVNULL,
@@ -140,9 +143,11 @@ class PrivatePool:
     # FastCGI -------------------------------------------------------------
 
     def request(self, method, path, query="", key=None, body=b"",
-                content_type="", timeout=10.0, remote_addr="127.0.0.1"):
-        """One request straight to the pool's socket, as from remote_addr:
-        (status, headers dict with lower-case names, body bytes)."""
+                content_type="", timeout=10.0, remote_addr="127.0.0.1",
+                headers=None):
+        """One request straight to the pool's socket, as from remote_addr,
+        with the request headers given (a dict): (status, headers dict with
+        lower-case names, body bytes)."""
         params = [("REQUEST_METHOD", method), ("DOCUMENT_URI", path),
                   ("SCRIPT_NAME", path),
                   ("REQUEST_URI", path + ("?" + query if query else "")),
@@ -152,6 +157,8 @@ class PrivatePool:
                   ("REQUEST_ID", "e2e-private-pool")]
         if key:
             params.append(("HTTP_X_API_KEY", key))
+        for k, v in (headers or {}).items():
+            params.append(("HTTP_" + k.upper().replace("-", "_"), v))
         data = b"".join(stack._fcgi_nv(k, v) for k, v in params)
         msg = (stack._fcgi_record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))
                + stack._fcgi_record(4, data) + stack._fcgi_record(4, b""))
