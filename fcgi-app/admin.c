@@ -125,6 +125,13 @@ enum key_list_col {
 	KEY_LIST_COL_RATE_LIMIT,
 	KEY_LIST_COL__COUNT,
 };
+/* The longest key lease of the pools that hold a lease now
+ * (schema/014_host_leases.sql), at least $1: what a change of a key's
+ * record waits out on every host. */
+static const char SQL_LONGEST_LEASE[] =
+	"SELECT greatest($1::integer, (SELECT max(auth_cache_ms) FROM pool_hosts "
+	"WHERE seen_at > now() - lease_ms * interval '1 millisecond'))";
+
 static const char SQL_KEY_REVOKE[] =
 	"UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
 static const char SQL_KEY_LIMIT[] =
@@ -209,6 +216,24 @@ static int exec_ok(struct admin *a, const char *what, const char *sql)
 
 	PQclear(r);
 	return r ? 0 : -1;
+}
+
+/* Waits out the workers' leases of key records on every host: the
+ * longest auth_cache_ms among the live pools, or lease_ms (this host's
+ * setting) when that is longer or cannot be read. */
+static void wait_leases(struct admin *a, int lease_ms)
+{
+	char own[16];
+	const char *params[] = {own};
+	PGresult *r;
+
+	snprintf(own, sizeof(own), "%d", lease_ms);
+	r = PQexecParams(a->conn, SQL_LONGEST_LEASE, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	    !PQgetisnull(r, 0, 0))
+		lease_ms = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	lease_wait(lease_ms);
 }
 
 static int by_name(const void *x, const void *y)
@@ -655,7 +680,7 @@ int admin_org_rename(struct admin *a, const char *org_id, const char *name,
 	}
 	/* The name is part of the key records the workers hold (GET /test
 	 * shows it): the new one is seen everywhere once this returns. */
-	lease_wait(lease_ms);
+	wait_leases(a, lease_ms);
 	printf("renamed %s\n", org_id);
 	return 0;
 }
@@ -676,7 +701,7 @@ static int update_key(struct admin *a, const char *what, const char *sql,
 		fprintf(stderr, "contactsctl: no active key %s\n", params[0]);
 		return -1;
 	}
-	lease_wait(lease_ms);
+	wait_leases(a, lease_ms);
 	return 0;
 }
 
@@ -735,7 +760,7 @@ int admin_key_rotate(struct admin *a, const char *key_id, int lease_ms)
 	if (exec_ok(a, "key rotate", "COMMIT") < 0)
 		return -1;
 	/* As key revoke: the old key is refused everywhere once this returns. */
-	lease_wait(lease_ms);
+	wait_leases(a, lease_ms);
 	/* The only time the new key is ever shown. */
 	printf("%s\n", key);
 	return 0;
