@@ -91,6 +91,17 @@ enum idem_result idem_begin(struct app *app, const struct request *req,
 		return IDEM_RUN;
 	case IDEM_REPLAY:
 		replay(res, &a);
+		if (a.status >= 200 && a.status < 300) {
+			store_rows_free(a.rows);
+			a.rows = NULL;
+			store_rollback(app->store);
+			if (writes_replayed(app, who->key.org_id) < 0) {
+				buf_reset(&res->headers);
+				response_fail(res, API_UNAVAILABLE, NULL,
+					      "the change was saved but could not be published yet, try again shortly");
+			}
+			return IDEM_ANSWERED;
+		}
 		break;
 	case IDEM_MISMATCH:
 		response_fail(res, API_IDEMPOTENCY_MISMATCH, NULL,

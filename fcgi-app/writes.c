@@ -134,6 +134,15 @@ void writes_abandon(struct app *app, uint64_t note)
 	inflight_clear(app->inflight, app->slot_index, note);
 }
 
+int writes_replayed(struct app *app, const char *org_id)
+{
+	struct deps everything;
+
+	deps_init(&everything);
+	deps_everything(&everything);
+	return retire_entries(app, org_id, &everything);
+}
+
 /* One note: end its server process unless the write is known committed
  * (after that nothing of it can commit any more), then retire. */
 static void settle(struct app *app, int slot)

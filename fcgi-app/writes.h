@@ -44,6 +44,12 @@ void writes_contact_changed(struct app *app, const struct write_result *wr,
 void writes_list_changed(struct app *app, const char *list_id);
 void writes_everything_changed(struct app *app);
 
+/* Before a replayed answer of a write (Idempotency-Key): the write
+ * committed, but a retry is what replays, and the first try's
+ * publication may have died with its pool on another host: everything of
+ * the organization is retired first.  0, or -1 (answer 503). */
+int writes_replayed(struct app *app, const char *org_id);
+
 /* Takes up notes left behind: this worker's, and those of workers that
  * are gone.  Cheap when there are none. */
 void writes_settle(struct app *app);

@@ -61,16 +61,61 @@ def names(doc):
     return [c.get("name") for c in doc["contacts"]]
 
 
+class FaultDir:
+    """A directory for one pool's fault hooks (CONTACTS_FAULT_DIR)."""
+
+    def __init__(self):
+        self.path = os.path.join("/tmp", "ct-fault-" + uuid.uuid4().hex[:12])
+        os.mkdir(self.path)
+        os.chmod(self.path, 0o777)
+
+    def arm(self, point, pause_ms):
+        armed = os.path.join(self.path, "fault." + point)
+        with open(armed + ".tmp", "w", encoding="ascii") as f:
+            f.write("%d\n" % pause_ms)
+        os.replace(armed + ".tmp", armed)
+        return armed + ".pid"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for f in os.listdir(self.path):
+            os.unlink(os.path.join(self.path, f))
+        os.rmdir(self.path)
+
+
+def dies_after_commit(sql, pool, fdir, org, doc, headers):
+    """POSTs doc through pool, holds the worker after its commit and
+    kills the whole pool there (master and workers)."""
+    held = fdir.arm(POINT, 30000)
+    out = {}
+
+    def write():
+        try:
+            out["r"] = post(pool, org.key, doc, headers=headers)
+        except Exception as e:  # the pool dies under it
+            out["e"] = e
+    t = threading.Thread(target=write)
+    t.start()
+    assert stack.wait_until(lambda: os.path.exists(held), 10), \
+        "the write never reached its commit:\n" + pool.log_text()
+    # committed in PostgreSQL, not published: now the whole pool goes
+    assert sql("SELECT name FROM contacts WHERE org_id = '%s' AND email = '%s'"
+               % (org.org_id, doc["email"])).strip() == doc["name"]
+    os.killpg(pool.pid, signal.SIGKILL)
+    pool.proc.wait(timeout=10)
+    t.join(timeout=10)
+    assert "r" not in out or out["r"][0] >= 500, out
+
+
 def test_a_write_committed_by_a_pool_that_died_is_shown_by_the_others(sql):
     fault_build()
     org = new_org("host-lease")
     email = uniq_email()
-    fdir = os.path.join("/tmp", "ct-fault-" + uuid.uuid4().hex[:12])
-    os.mkdir(fdir)
-    os.chmod(fdir, 0o777)
-    with PrivatePool(settings(host_name="reader.test")) as b:
+    with FaultDir() as fdir, PrivatePool(settings(host_name="reader.test")) as b:
         a = PrivatePool(settings(host_name="dies.test"),
-                        env={"CONTACTS_FAULT_DIR": fdir})
+                        env={"CONTACTS_FAULT_DIR": fdir.path})
         try:
             assert post(b, org.key, {"email": email, "name": "Before"})[0] in (200, 201)
             # cached on b: a second read is served from Redis
@@ -78,30 +123,8 @@ def test_a_write_committed_by_a_pool_that_died_is_shown_by_the_others(sql):
                 assert names(by_email(b, org.key, email)[0]) == ["Before"]
             hosts = sql("SELECT host_id FROM pool_hosts WHERE host_name = 'dies.test'").split()
             assert len(hosts) == 1, hosts
-
-            armed = os.path.join(fdir, "fault." + POINT)
-            with open(armed + ".tmp", "w", encoding="ascii") as f:
-                f.write("30000\n")
-            os.replace(armed + ".tmp", armed)
-            out = {}
-
-            def write():
-                try:
-                    out["r"] = post(a, org.key, {"email": email, "name": "After"},
-                                    headers={"Idempotency-Key": uuid.uuid4().hex})
-                except Exception as e:  # the pool dies under it
-                    out["e"] = e
-            t = threading.Thread(target=write)
-            t.start()
-            assert stack.wait_until(lambda: os.path.exists(armed + ".pid"), 10), \
-                "the write never reached its commit:\n" + a.log_text()
-            # committed in PostgreSQL, not published: now the whole pool goes
-            assert sql("SELECT name FROM contacts WHERE org_id = '%s' AND email = '%s'"
-                       % (org.org_id, email)).strip() == "After"
-            os.killpg(a.pid, signal.SIGKILL)
-            a.proc.wait(timeout=10)
-            t.join(timeout=10)
-            assert "r" not in out or out["r"][0] >= 500, out
+            dies_after_commit(sql, a, fdir, org, {"email": email, "name": "After"},
+                              {"Idempotency-Key": uuid.uuid4().hex})
             # b still serves what it cached: nothing told it of the write
             assert names(by_email(b, org.key, email)[0]) == ["Before"]
 
@@ -121,9 +144,34 @@ def test_a_write_committed_by_a_pool_that_died_is_shown_by_the_others(sql):
                        % hosts[0]).strip() == "0"
         finally:
             a.stop()
-            for f in os.listdir(fdir):
-                os.unlink(os.path.join(fdir, f))
-            os.rmdir(fdir)
+
+
+def test_a_replay_on_another_pool_shows_what_it_replays(sql):
+    """The client of a write whose pool died retries it, with its
+    Idempotency-Key, and another pool replays the stored answer: that 2xx
+    promises read-your-writes, though the first pool never published the
+    write.  So a replay retires the organization's cached answers first."""
+    fault_build()
+    org = new_org("host-lease-replay")
+    email = uniq_email()
+    idem = {"Idempotency-Key": uuid.uuid4().hex}
+    doc = {"email": email, "name": "After"}
+    with FaultDir() as fdir, PrivatePool(settings(host_name="replays.test",
+                                                  host_lease_ms="60000")) as b:
+        a = PrivatePool(settings(host_name="dies-again.test", host_lease_ms="60000"),
+                        env={"CONTACTS_FAULT_DIR": fdir.path})
+        try:
+            assert post(b, org.key, {"email": email, "name": "Before"})[0] in (200, 201)
+            for _ in range(3):
+                assert names(by_email(b, org.key, email)[0]) == ["Before"]
+            dies_after_commit(sql, a, fdir, org, doc, idem)
+            status, headers, _ = post(b, org.key, doc, headers=idem)
+            assert status == 200 and headers.get("idempotent-replayed") == "true", \
+                (status, headers)
+            # long before anyone takes a's lease up (60 s)
+            assert names(by_email(b, org.key, email)[0]) == ["After"]
+        finally:
+            a.stop()
 
 
 def test_a_pool_that_stops_gives_its_lease_back(sql):
