@@ -2,8 +2,9 @@
 
 Writer threads each own a set of emails and write them in turn: POST
 /contacts {"email", "name": "v<n>"}, n counting up per email, every
-other one with an Idempotency-Key; so the writes of one email are
-sequential and their values ordered.  Reader threads GET /contacts?email=
+other one with an Idempotency-Key (sent again with it while the answer is
+409 idempotency_in_progress, as a client does); so the writes of one
+email are sequential and their values ordered.  Reader threads GET /contacts?email=
 of any writer's email.  Every request is recorded with the monotonic time
 it was sent and answered, and its status.  The mix runs until stop(), or
 for at most MAX_SECONDS.
@@ -24,6 +25,10 @@ import time
 import uuid
 
 MAX_SECONDS = 120
+# A write with a key answered 409 idempotency_in_progress is sent again
+# with the same key, as a client would after Retry-After (1 s), but sooner.
+IN_PROGRESS_TRIES = 5
+IN_PROGRESS_WAIT = 0.5
 
 
 class Mix:
@@ -42,6 +47,7 @@ class Mix:
             + [threading.Thread(target=self._reader, args=(r,), daemon=True)
                for r in range(readers)])
         self.started = None
+        self.in_progress = 0  # 409 idempotency_in_progress answers, sent again
 
     # running ----------------------------------------------------------------
 
@@ -78,8 +84,17 @@ class Mix:
             keyed = n % 2 == 0
             headers = {"Idempotency-Key": uuid.uuid4().hex} if keyed else {}
             t0 = time.monotonic()
-            status, _, _ = self._request("POST", "/contacts",
-                                         {"email": email, "name": value}, headers)
+            for _ in range(IN_PROGRESS_TRIES):
+                status, _, body = self._request(
+                    "POST", "/contacts", {"email": email, "name": value}, headers)
+                if not (keyed and status == 409 and isinstance(body, dict) and
+                        body.get("error", {}).get("code") == "idempotency_in_progress"):
+                    break
+                # The same key still runs elsewhere (a try nginx passed to
+                # a pool that died, whose session has not ended yet): a
+                # client waits and sends it again.
+                self.in_progress += 1
+                time.sleep(IN_PROGRESS_WAIT)
             self.writes.append({"email": email, "seq": n, "value": value,
                                 "keyed": keyed, "t0": t0,
                                 "t1": time.monotonic(), "status": status})
@@ -150,9 +165,12 @@ class Mix:
             if not ok:
                 continue
             last = ok[-1]
+            # a 4xx wrote nothing, but 409 idempotency_in_progress says
+            # another try of the same key may have
             allowed = {last["value"]} | {
                 w["value"] for w in ws
-                if w["seq"] > last["seq"] and not 400 <= w["status"] < 500}
+                if w["seq"] > last["seq"] and
+                not (400 <= w["status"] < 500 and w["status"] != 409)}
             if held.get(email) not in allowed:
                 lost.append("%s: PostgreSQL holds %r, the last 2xx write was %r "
                             "(allowed %s)" % (email, held.get(email), last["value"],

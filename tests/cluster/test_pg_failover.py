@@ -53,6 +53,7 @@ def test_kill_the_primary_postmaster(cluster):
            error_seconds=(fails[-1]["t1"] - fails[0]["t0"]) if fails else 0.0,
            longest_gap_between_answered_writes=gap,
            failed_requests=len(fails),
+           failed_reads=sum(1 for f in fails if f["kind"] == "read"),
            failed_by_status=dict(sorted(
                {s: sum(1 for f in fails if f["status"] == s)
                 for s in {f["status"] for f in fails}}.items())),

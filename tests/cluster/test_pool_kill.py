@@ -37,6 +37,7 @@ def test_kill_a_whole_pool_mid_write(cluster):
            failed_requests=len(fails),
            failed_unkeyed_writes_502=sum(1 for f in fails if f["status"] == 502),
            retried_requests=len(again),
+           keyed_writes_sent_again_after_409_in_progress=mix.in_progress,
            requests=len(mix.writes) + len(mix.reads))
     # only writes without a key may fail, and only as nginx's 502
     bad = [f for f in fails
