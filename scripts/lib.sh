@@ -47,6 +47,11 @@ PKGS_TEST=(python3 python3-pytest python3-yaml valgrind systemd wrk clang)
 # tests/package: building the Debian package, checking it, reading its
 # man pages.
 PKGS_PACKAGE=(dpkg-dev debhelper fakeroot lintian man-db groff-base systemd)
+# scripts/cluster: Patroni (with etcd, through python3-etcd's v2 API) over
+# two PostgreSQL servers, Redis under three sentinels; setpriv (util-linux)
+# runs Patroni as the postgres user without a process in between.
+PKGS_CLUSTER=(patroni python3-etcd python3-psycopg2 etcd-server redis-sentinel
+	util-linux)
 
 # --------------------------------------------------------------------------
 # messages
@@ -117,7 +122,7 @@ missing_packages() {
 }
 
 # install_packages GROUP...: installs the missing packages of the groups
-# (build, run, test, package).  apt-get update runs only when something is
+# (build, run, test, package, cluster).  apt-get update runs only when something is
 # missing.
 install_packages() {
 	local group want=() missing
@@ -127,6 +132,7 @@ install_packages() {
 		run) want+=("${PKGS_RUN[@]}") ;;
 		test) want+=("${PKGS_TEST[@]}") ;;
 		package) want+=("${PKGS_PACKAGE[@]}") ;;
+		cluster) want+=("${PKGS_CLUSTER[@]}") ;;
 		*) die "unknown package group $group" ;;
 		esac
 	done
@@ -608,7 +614,9 @@ app_stop() {
 
 # --------------------------------------------------------------------------
 # nginx: the site that ships (nginx/contacts.conf), templated only for the
-# listening address, the pool's socket and the log directory.
+# listening address, the pool's socket and the log directory.  scripts/cluster
+# passes to an upstream of several pools instead: NGINX_FCGI_PASS is its
+# name, and NGINX_UPSTREAM the upstream {} block, put before the site.
 
 nginx_cmd() {
 	nginx -p "$NGINX_DIR" -e "$NGINX_DIR/logs/error.log" -c "$NGINX_CONF" "$@"
@@ -621,10 +629,15 @@ nginx_configure() {
 		user_line="user www-data;"
 		chown www-data: "$NGINX_DIR/tmp"
 	fi
-	sed -e "s|@LISTEN@|127.0.0.1:$PORT|g" \
-		-e "s|@FCGI_SOCKET@|unix:$APP_SOCK|g" \
-		-e "s|/var/log/nginx/|$NGINX_DIR/logs/|g" \
-		"$REPO/nginx/contacts.conf" >"$NGINX_DIR/contacts.conf.new"
+	{
+		if [ -n "${NGINX_UPSTREAM:-}" ]; then
+			printf '%s\n' "$NGINX_UPSTREAM"
+		fi
+		sed -e "s|@LISTEN@|127.0.0.1:$PORT|g" \
+			-e "s|@FCGI_SOCKET@|${NGINX_FCGI_PASS:-unix:$APP_SOCK}|g" \
+			-e "s|/var/log/nginx/|$NGINX_DIR/logs/|g" \
+			"$REPO/nginx/contacts.conf"
+	} >"$NGINX_DIR/contacts.conf.new"
 	sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@USER@|$user_line|g" \
 		"$REPO/nginx/nginx.conf.in" >"$NGINX_DIR/nginx.conf.new"
 	if grep -n '@[A-Z_]*@' "$NGINX_DIR/contacts.conf.new" "$NGINX_DIR/nginx.conf.new"; then
