@@ -16,9 +16,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,6 +25,11 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 SCRIPT = os.path.join(REPO, "scripts", "cluster")
+
+# the wire protocols, shared with tests/e2e (which has nothing else that
+# can be imported from here: its modules import its conftest by name)
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+import wire  # noqa: E402
 
 POOLS = (1, 2, 3)
 MEMBERS = (1, 2)
@@ -38,53 +42,17 @@ MASTER_NAME = "contacts"
 # processes (/proc)
 
 
-def _stat(pid):
-    try:
-        with open("/proc/%d/stat" % pid, encoding="latin-1") as f:
-            s = f.read()
-    except OSError:
-        return None
-    rest = s[s.rfind(")") + 2:].split()
-    return rest[0], int(rest[1])
-
-
-def running(pid):
-    st = _stat(pid)
-    return st is not None and st[0] not in ("Z", "X")
+_stat = wire.proc_stat
+running = wire.running
+comm = wire.comm
+children = wire.children
+wait_until = wire.wait_until
+redis_cmd = wire.redis_cmd
 
 
 def state(pid):
     st = _stat(pid)
     return st[0] if st else None
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid, encoding="latin-1") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def children(parent):
-    out = []
-    for n in os.listdir("/proc"):
-        if n.isdigit():
-            st = _stat(int(n))
-            if st and st[1] == parent and st[0] not in ("Z", "X"):
-                out.append(int(n))
-    return sorted(out)
-
-
-def wait_until(pred, timeout, step=0.05):
-    """Polls PRED until it is true (returns its value) or TIMEOUT passes
-    (returns its last value)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(step)
 
 
 def signal_checked(pid, sig, name, parent=None):
@@ -417,94 +385,11 @@ def psql_bin():
 
 
 # --------------------------------------------------------------------------
-# RESP, for Redis and the sentinels
-
-
-def redis_cmd(port, *args, timeout=1.0):
-    parts = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        s.sendall(b"".join(parts))
-        return _resp(s.makefile("rb"))
-    finally:
-        s.close()
-
-
-def _resp(f):
-    line = f.readline()
-    if not line.endswith(b"\r\n"):
-        raise OSError("short reply from redis: %r" % line)
-    t, v = line[:1], line[1:-2]
-    if t == b"+":
-        return v.decode()
-    if t == b"-":
-        raise OSError("redis error: %s" % v.decode())
-    if t == b":":
-        return int(v)
-    if t == b"$":
-        n = int(v)
-        return None if n < 0 else f.read(n + 2)[:-2]
-    if t == b"*":
-        n = int(v)
-        return None if n < 0 else [_resp(f) for _ in range(n)]
-    raise OSError("bad reply from redis: %r" % line)
-
-
-# --------------------------------------------------------------------------
-# FastCGI straight to a pool's socket (the records of tests/e2e/stack.py)
-
-
-def _record(rtype, content):
-    pad = (8 - len(content) % 8) % 8
-    return (bytes([1, rtype, 0, 1, len(content) >> 8, len(content) & 0xFF,
-                   pad, 0]) + content + b"\0" * pad)
-
-
-def _nv(name, value):
-    def length(n):
-        return bytes([n]) if n < 128 else (n | 0x80000000).to_bytes(4, "big")
-    name, value = name.encode(), value.encode()
-    return length(len(name)) + length(len(value)) + name + value
+# FastCGI straight to a pool's socket (tests/e2e/wire.py)
 
 
 def fcgi_request(sock, method, path, query, key, timeout):
-    params = [("REQUEST_METHOD", method), ("DOCUMENT_URI", path),
-              ("SCRIPT_NAME", path),
-              ("REQUEST_URI", path + ("?" + query if query else "")),
-              ("QUERY_STRING", query), ("CONTENT_TYPE", ""),
-              ("CONTENT_LENGTH", ""), ("SERVER_PROTOCOL", "HTTP/1.1"),
-              ("REMOTE_ADDR", "127.0.0.1"), ("REQUEST_ID", "cluster-fcgi"),
-              ("HTTP_X_API_KEY", key)]
-    msg = (_record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))
-           + _record(4, b"".join(_nv(k, v) for k, v in params))
-           + _record(4, b"") + _record(5, b""))
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(sock)
-        s.sendall(msg)
-        buf, out = b"", b""
-        while True:
-            while len(buf) < 8 or len(buf) < 8 + int.from_bytes(buf[4:6], "big") + buf[6]:
-                c = s.recv(65536)
-                if not c:
-                    raise EOFError("the pool closed the connection")
-                buf += c
-            rtype, clen = buf[1], int.from_bytes(buf[4:6], "big")
-            content = buf[8:8 + clen]
-            buf = buf[8 + clen + buf[6]:]
-            if rtype == 6:
-                out += content
-            elif rtype == 3:
-                break
-    finally:
-        s.close()
-    head, _, body = out.partition(b"\r\n\r\n")
-    status = 200
-    for line in head.decode("latin-1").split("\r\n"):
-        if line.lower().startswith("status:"):
-            status = int(line.split(":", 1)[1].split()[0])
-    return status, body
+    msg = wire.fcgi_message(method, path, query=query, request_id="cluster-fcgi",
+                            headers=[("X-API-Key", key)] if key else [])
+    status, out = wire.fcgi_call(sock, msg, timeout=timeout)
+    return status, out.partition(b"\r\n\r\n")[2]

@@ -20,6 +20,7 @@ import tempfile
 import time
 
 import stack
+import wire
 
 BIN_DIR = os.environ.get("BIN_DIR") or os.path.join(stack.REPO, "fcgi-app")
 BINARY = os.path.join(BIN_DIR, "contacts-fcgi")
@@ -148,30 +149,12 @@ class PrivatePool:
         """One request straight to the pool's socket, as from remote_addr,
         with the request headers given (a dict): (status, headers dict with
         lower-case names, body bytes)."""
-        params = [("REQUEST_METHOD", method), ("DOCUMENT_URI", path),
-                  ("SCRIPT_NAME", path),
-                  ("REQUEST_URI", path + ("?" + query if query else "")),
-                  ("QUERY_STRING", query), ("CONTENT_TYPE", content_type),
-                  ("CONTENT_LENGTH", str(len(body)) if body else ""),
-                  ("SERVER_PROTOCOL", "HTTP/1.1"), ("REMOTE_ADDR", remote_addr),
-                  ("REQUEST_ID", "e2e-private-pool")]
-        if key:
-            params.append(("HTTP_X_API_KEY", key))
-        for k, v in (headers or {}).items():
-            params.append(("HTTP_" + k.upper().replace("-", "_"), v))
-        data = b"".join(stack._fcgi_nv(k, v) for k, v in params)
-        msg = (stack._fcgi_record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))
-               + stack._fcgi_record(4, data) + stack._fcgi_record(4, b""))
-        for i in range(0, len(body), 65535):
-            msg += stack._fcgi_record(5, body[i:i + 65535])
-        msg += stack._fcgi_record(5, b"")
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        try:
-            s.connect(self.sock)
-            status, out = stack.fcgi_exchange(s, msg)
-        finally:
-            s.close()
+        hdrs = ([("X-API-Key", key)] if key else []) + list((headers or {}).items())
+        msg = wire.fcgi_message(method, path, query=query, body=body,
+                                content_type=content_type,
+                                remote_addr=remote_addr,
+                                request_id="e2e-private-pool", headers=hdrs)
+        status, out = wire.fcgi_call(self.sock, msg, timeout=timeout)
         head, _, rest = out.partition(b"\r\n\r\n")
         headers = {}
         for line in head.decode("latin-1").split("\r\n"):

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import request
+import wire
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -106,29 +107,9 @@ def http_port():
 # processes (/proc)
 
 
-def _stat(pid):
-    """(state, ppid) of a process, or None when there is none."""
-    try:
-        with open("/proc/%d/stat" % pid, encoding="latin-1") as f:
-            s = f.read()
-    except OSError:
-        return None
-    rest = s[s.rfind(")") + 2:].split()
-    return rest[0], int(rest[1])
-
-
-def running(pid):
-    """PID is a process that has not exited (a zombie counts as exited)."""
-    st = _stat(pid)
-    return st is not None and st[0] not in ("Z", "X")
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid, encoding="latin-1") as f:
-            return f.read().strip()
-    except OSError:
-        return None
+_stat = wire.proc_stat
+running = wire.running
+comm = wire.comm
 
 
 def ppid(pid):
@@ -150,31 +131,8 @@ def pid_of(filename, name):
     return None
 
 
-def children(parent):
-    """The live children of PARENT."""
-    out = set()
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return []
-    for n in names:
-        if not n.isdigit():
-            continue
-        st = _stat(int(n))
-        if st and st[1] == parent and st[0] not in ("Z", "X"):
-            out.add(int(n))
-    return sorted(out)
-
-
-def wait_until(pred, timeout, step=0.05):
-    """Polls PRED until it is true (returns its value) or TIMEOUT passes
-    (returns its last value)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(step)
+children = wire.children
+wait_until = wire.wait_until
 
 
 def wait_gone(pids, timeout):
@@ -231,41 +189,7 @@ def redis_pid():
 def redis_cmd(*args, timeout=1.0):
     """One command to the stack's Redis (RESP over TCP); returns the
     decoded reply, raises OSError when Redis does not answer in time."""
-    parts = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    s = socket.create_connection(("127.0.0.1", redis_port()),
-                                 timeout=timeout)
-    try:
-        s.sendall(b"".join(parts))
-        f = s.makefile("rb")
-        return _resp(f)
-    finally:
-        s.close()
-
-
-def _resp(f):
-    line = f.readline()
-    if not line.endswith(b"\r\n"):
-        raise OSError("short reply from redis: %r" % line)
-    t, v = line[:1], line[1:-2]
-    if t == b"+":
-        return v.decode()
-    if t == b"-":
-        raise OSError("redis error: %s" % v.decode())
-    if t == b":":
-        return int(v)
-    if t == b"$":
-        n = int(v)
-        if n < 0:
-            return None
-        data = f.read(n + 2)
-        return data[:-2]
-    if t == b"*":
-        n = int(v)
-        return None if n < 0 else [_resp(f) for _ in range(n)]
-    raise OSError("bad reply from redis: %r" % line)
+    return wire.redis_cmd(redis_port(), *args, timeout=timeout)
 
 
 def redis_answers():
@@ -510,32 +434,10 @@ class RowLock:
 # FastCGI, straight to the pool's socket (what nginx does for each request)
 
 
-def _fcgi_record(rtype, content, request_id=1):
-    pad = (8 - len(content) % 8) % 8
-    return (bytes([1, rtype, request_id >> 8, request_id & 0xFF,
-                   len(content) >> 8, len(content) & 0xFF, pad, 0])
-            + content + b"\0" * pad)
-
-
-def _fcgi_nv(name, value):
-    def length(n):
-        return bytes([n]) if n < 128 else (n | 0x80000000).to_bytes(4, "big")
-    name, value = name.encode(), value.encode()
-    return length(len(name)) + length(len(value)) + name + value
-
-
 def fcgi_get(path, request_id="e2e-fcgi"):
     """The bytes of a FastCGI GET of PATH (no body), as nginx would send
     them with the site's fastcgi_params."""
-    params = [("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", path),
-              ("SCRIPT_NAME", path), ("REQUEST_URI", path),
-              ("QUERY_STRING", ""), ("CONTENT_TYPE", ""),
-              ("CONTENT_LENGTH", ""), ("SERVER_PROTOCOL", "HTTP/1.1"),
-              ("REMOTE_ADDR", "127.0.0.1"), ("REQUEST_ID", request_id)]
-    body = b"".join(_fcgi_nv(k, v) for k, v in params)
-    begin = bytes([0, 1, 0, 0, 0, 0, 0, 0])  # RESPONDER, no keep-conn
-    return (_fcgi_record(1, begin) + _fcgi_record(4, body)
-            + _fcgi_record(4, b"") + _fcgi_record(5, b""))
+    return wire.fcgi_message("GET", path, request_id=request_id)
 
 
 def fcgi_connect(timeout=5.0):
@@ -545,29 +447,4 @@ def fcgi_connect(timeout=5.0):
     return s
 
 
-def fcgi_exchange(s, data):
-    """Sends DATA on the connected socket S and reads the answer up to
-    FCGI_END_REQUEST; returns (status, headers+body bytes).  Raises
-    OSError (EPIPE, ECONNRESET) or EOFError when the pool drops it."""
-    s.sendall(data)
-    buf = b""
-    out = b""
-    while True:
-        while len(buf) < 8 or len(buf) < 8 + int.from_bytes(
-                buf[4:6], "big") + buf[6]:
-            c = s.recv(65536)
-            if not c:
-                raise EOFError("the pool closed the connection after %d "
-                               "bytes of answer" % len(out))
-            buf += c
-        rtype = buf[1]
-        clen = int.from_bytes(buf[4:6], "big")
-        content = buf[8:8 + clen]
-        buf = buf[8 + clen + buf[6]:]
-        if rtype == 6:  # STDOUT
-            out += content
-        elif rtype == 3:  # END_REQUEST
-            break
-    head = out.split(b"\r\n\r\n", 1)[0].decode("latin-1")
-    m = re.search(r"(?im)^Status:\s*(\d{3})", head)
-    return (int(m.group(1)) if m else 200), out
+fcgi_exchange = wire.fcgi_exchange
