@@ -129,7 +129,7 @@ enum key_list_col {
  * (schema/014_host_leases.sql), at least $1: what a change of a key's
  * record waits out on every host. */
 static const char SQL_LONGEST_LEASE[] =
-	"SELECT greatest($1::integer, (SELECT max(auth_cache_ms) FROM pool_hosts "
+	"SELECT greatest($1::integer, (SELECT max(auth_cache_ms) FROM pool_leases "
 	"WHERE seen_at > now() - lease_ms * interval '1 millisecond'))";
 
 static const char SQL_KEY_REVOKE[] =

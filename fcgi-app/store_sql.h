@@ -443,24 +443,24 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	 * this pool's row (makes it when it is not there), and answers the
 	 * longest auth_cache_ms of the pools whose lease runs. */
 	[STMT_HOST_BEAT] = {"host_beat", 4,
-		"WITH h AS (INSERT INTO pool_hosts (host_id, host_name, lease_ms, auth_cache_ms) "
+		"WITH h AS (INSERT INTO pool_leases (host_id, host_name, lease_ms, auth_cache_ms) "
 		"VALUES ($1, $2, $3::integer, $4::integer) "
 		"ON CONFLICT (host_id) DO UPDATE SET seen_at = now(), "
 		"lease_ms = EXCLUDED.lease_ms, auth_cache_ms = EXCLUDED.auth_cache_ms "
 		"RETURNING xmax = 0 AS made) "
-		"SELECT h.made, greatest($4::integer, (SELECT max(auth_cache_ms) FROM pool_hosts "
+		"SELECT h.made, greatest($4::integer, (SELECT max(auth_cache_ms) FROM pool_leases "
 		"WHERE seen_at > now() - lease_ms * interval '1 millisecond')) FROM h"},
 	/* $1 org, $2 host_id: the pool writes to the organization; before
 	 * its write, or in its transaction.  Locks nothing of the pool's. */
 	[STMT_HOST_CLAIM] = {"host_claim", 2,
-		"INSERT INTO pool_host_orgs (org_id, host_id) VALUES ($1, $2) "
+		"INSERT INTO pool_lease_orgs (org_id, host_id) VALUES ($1, $2) "
 		"ON CONFLICT DO NOTHING"},
 	/* $1 this pool's host_id, $2 how long it has renewed its own lease
 	 * without a break (ms): one other pool whose lease ran out, at least
 	 * as long ago as that, locked (another taker skips it), and its
 	 * server processes ended, waiting up to 5 s for them. */
 	[STMT_HOST_END] = {"host_end", 2,
-		"WITH d AS (SELECT host_id, host_name FROM pool_hosts "
+		"WITH d AS (SELECT host_id, host_name FROM pool_leases "
 		"WHERE host_id <> $1 AND lease_ms <= $2::integer "
 		"AND seen_at < now() - lease_ms * interval '1 millisecond' "
 		"ORDER BY seen_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
@@ -473,14 +473,14 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	 * ended processes committed): the cache epoch of every
 	 * organization the pool wrote to, bumped, and its rows deleted. */
 	[STMT_HOST_FORGET] = {"host_forget", 1,
-		"WITH o AS (DELETE FROM pool_host_orgs WHERE host_id = $1 RETURNING org_id), "
-		"h AS (DELETE FROM pool_hosts WHERE host_id = $1) "
+		"WITH o AS (DELETE FROM pool_lease_orgs WHERE host_id = $1 RETURNING org_id), "
+		"h AS (DELETE FROM pool_leases WHERE host_id = $1) "
 		"UPDATE organizations SET cache_epoch = cache_epoch + 1 "
 		"WHERE id IN (SELECT org_id FROM o)"},
 	/* $1 host_id: a pool that stops with nothing unsettled. */
 	[STMT_HOST_RELEASE] = {"host_release", 1,
-		"WITH o AS (DELETE FROM pool_host_orgs WHERE host_id = $1) "
-		"DELETE FROM pool_hosts WHERE host_id = $1"},
+		"WITH o AS (DELETE FROM pool_lease_orgs WHERE host_id = $1) "
+		"DELETE FROM pool_leases WHERE host_id = $1"},
 };
 
 #endif

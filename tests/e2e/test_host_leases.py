@@ -4,8 +4,8 @@ A write that committed on a host whose pool then died entirely, master and
 workers (power lost, kill -9 of the process group), was never published:
 the cache of every other host kept serving the answer from before it, and
 the note that would have settled it died with the pool's shared memory.
-Each pool now holds a lease in PostgreSQL (pool_hosts) and claims each
-organization it writes to (pool_host_orgs); another pool takes a lease up
+Each pool now holds a lease in PostgreSQL (pool_leases) and claims each
+organization it writes to (pool_lease_orgs); another pool takes a lease up
 once it has run out, ends the gone pool's server processes, and bumps the
 epochs of the organizations it wrote to.
 
@@ -121,7 +121,7 @@ def test_a_write_committed_by_a_pool_that_died_is_shown_by_the_others(sql):
             # cached on b: a second read is served from Redis
             for _ in range(3):
                 assert names(by_email(b, org.key, email)[0]) == ["Before"]
-            hosts = sql("SELECT host_id FROM pool_hosts WHERE host_name = 'dies.test'").split()
+            hosts = sql("SELECT host_id FROM pool_leases WHERE host_name = 'dies.test'").split()
             assert len(hosts) == 1, hosts
             dies_after_commit(sql, a, fdir, org, {"email": email, "name": "After"},
                               {"Idempotency-Key": uuid.uuid4().hex})
@@ -138,9 +138,9 @@ def test_a_write_committed_by_a_pool_that_died_is_shown_by_the_others(sql):
                 time.sleep(0.2)
             assert seen == ["After"], (seen, b.log_text())
             # taken up by b or by the stack's own pool, whichever came first
-            assert sql("SELECT count(*) FROM pool_hosts WHERE host_id = '%s'"
+            assert sql("SELECT count(*) FROM pool_leases WHERE host_id = '%s'"
                        % hosts[0]).strip() == "0"
-            assert sql("SELECT count(*) FROM pool_host_orgs WHERE host_id = '%s'"
+            assert sql("SELECT count(*) FROM pool_lease_orgs WHERE host_id = '%s'"
                        % hosts[0]).strip() == "0"
         finally:
             a.stop()
@@ -178,13 +178,13 @@ def test_a_pool_that_stops_gives_its_lease_back(sql):
     org = new_org("host-lease-stop")
     with PrivatePool(settings(host_name="stops.test")) as p:
         assert post(p, org.key, {"email": uniq_email(), "name": "X"})[0] in (200, 201)
-        rows = sql("SELECT h.host_id, o.org_id FROM pool_hosts h JOIN pool_host_orgs o "
+        rows = sql("SELECT h.host_id, o.org_id FROM pool_leases h JOIN pool_lease_orgs o "
                    "USING (host_id) WHERE h.host_name = 'stops.test'").split()
         assert rows and rows[0].endswith("|" + org.org_id), rows
         epoch = sql("SELECT cache_epoch FROM organizations WHERE id = '%s'" % org.org_id)
     # a clean stop settles nothing: no epoch bump for anyone, no row left
-    assert sql("SELECT count(*) FROM pool_hosts WHERE host_name = 'stops.test'").strip() == "0"
-    assert sql("SELECT count(*) FROM pool_host_orgs WHERE org_id = '%s'"
+    assert sql("SELECT count(*) FROM pool_leases WHERE host_name = 'stops.test'").strip() == "0"
+    assert sql("SELECT count(*) FROM pool_lease_orgs WHERE org_id = '%s'"
                % org.org_id).strip() == "0"
     assert sql("SELECT cache_epoch FROM organizations WHERE id = '%s'" % org.org_id) == epoch
 
@@ -192,7 +192,7 @@ def test_a_pool_that_stops_gives_its_lease_back(sql):
 def test_the_pools_connections_carry_its_lease(sql):
     with PrivatePool(settings(host_name="names.test")) as p:
         assert p.request("GET", "/healthz")[0] == 200
-        host = sql("SELECT host_id FROM pool_hosts WHERE host_name = 'names.test'").strip()
+        host = sql("SELECT host_id FROM pool_leases WHERE host_name = 'names.test'").strip()
         assert host
         n = sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                 "'contacts-fcgi %s'" % host).strip()
@@ -209,7 +209,7 @@ def test_a_revocation_waits_out_the_longest_key_lease_of_any_host(sql):
     with PrivatePool(settings(host_name="long-lease.test", workers="1",
                               auth_cache_ms="900")) as p:
         assert stack.wait_until(lambda: sql(
-            "SELECT auth_cache_ms FROM pool_hosts WHERE host_name = "
+            "SELECT auth_cache_ms FROM pool_leases WHERE host_name = "
             "'long-lease.test'").strip() == "900", 5)
         assert p.request("GET", "/test", key=org.key)[0] == 200  # leased now
         ctl("key", "revoke", key_id_of(org.key))

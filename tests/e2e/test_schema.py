@@ -67,10 +67,10 @@ def test_every_statement_uses_an_index():
     plans = ctl("explain", org)
     statements = [block for block in plans.split("\n-- ") if block.strip()]
     assert len(statements) >= 9, plans
-    # pool_hosts holds one row per running pool (a handful): the lease's
+    # pool_leases holds one row per running pool (a handful): the lease's
     # renewal reads all of them once a second, and a scan is its plan.
     scans = re.findall(r"Seq Scan on (\w+)", plans)
-    assert set(scans) <= {"pool_hosts"}, plans
+    assert set(scans) <= {"pool_leases"}, plans
     # The index each look-up must be served by, as an index condition (not
     # a filter over a wider scan).
     expected = {
