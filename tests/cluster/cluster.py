@@ -55,12 +55,7 @@ def state(pid):
     return st[0] if st else None
 
 
-def signal_checked(pid, sig, name, parent=None):
-    assert pid and pid > 1, pid
-    assert comm(pid) == name, "pid %s is %r, not %s" % (pid, comm(pid), name)
-    if parent is not None:
-        assert _stat(pid)[1] == parent, "%s is not a child of %s" % (pid, parent)
-    os.kill(pid, sig)
+signal_checked = wire.signal_checked
 
 
 # --------------------------------------------------------------------------

@@ -112,11 +112,6 @@ running = wire.running
 comm = wire.comm
 
 
-def ppid(pid):
-    st = _stat(pid)
-    return st[1] if st else None
-
-
 def pid_of(filename, name):
     """The pid in the run dir's FILENAME when that process is alive and
     is called NAME, else None (a stale pid file never names another
@@ -139,15 +134,7 @@ def wait_gone(pids, timeout):
     return wait_until(lambda: not any(running(p) for p in pids), timeout)
 
 
-def signal_checked(pid, sig, name, parent=None):
-    """Sends SIG to PID after checking that it is the process we mean:
-    called NAME and, with PARENT, a child of PARENT."""
-    assert pid and pid > 1, pid
-    assert comm(pid) == name, "pid %s is %r, not %s" % (pid, comm(pid), name)
-    if parent is not None:
-        assert ppid(pid) == parent, "pid %s is not a child of %s" % (
-            pid, parent)
-    os.kill(pid, sig)
+signal_checked = wire.signal_checked
 
 
 def lib_sh(function, extra_env=None, timeout=120):

@@ -56,6 +56,17 @@ def children(parent):
     return sorted(out)
 
 
+def signal_checked(pid, sig, name, parent=None):
+    """Sends SIG to PID after checking that it is the process we mean:
+    called NAME and, with PARENT, a child of PARENT."""
+    assert pid and pid > 1, pid
+    assert comm(pid) == name, "pid %s is %r, not %s" % (pid, comm(pid), name)
+    if parent is not None:
+        st = proc_stat(pid)
+        assert st and st[1] == parent, "pid %s is not a child of %s" % (pid, parent)
+    os.kill(pid, sig)
+
+
 def wait_until(pred, timeout, step=0.05):
     """Polls PRED until it is true (returns its value) or TIMEOUT passes
     (returns its last value)."""
