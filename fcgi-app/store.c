@@ -1015,14 +1015,22 @@ enum store_status store_field_delete(struct store *s, const char *org_id,
 	return run_bool(s, STMT_FIELD_DELETE, params, deleted);
 }
 
-enum store_status store_cache_epoch_bump(struct store *s, const char *org_id)
+/* run() of a statement whose result is not read. */
+static enum store_status run_command(struct store *s, enum stmt id,
+				     const char *const *params, bool retry)
 {
-	const char *params[] = {org_id};
 	PGresult *r;
-	enum store_status st = run(s, STMT_CACHE_EPOCH_BUMP, params, true, &r);
+	enum store_status st = run(s, id, params, retry, &r);
 
 	PQclear(r);
 	return st;
+}
+
+enum store_status store_cache_epoch_bump(struct store *s, const char *org_id)
+{
+	const char *params[] = {org_id};
+
+	return run_command(s, STMT_CACHE_EPOCH_BUMP, params, true);
 }
 
 enum store_status store_backend(struct store *s, struct store_backend *out)
@@ -1107,11 +1115,8 @@ enum store_status store_host_beat(struct store *s, const struct store_host *h,
 enum store_status store_host_claim(struct store *s, const char *host_id, const char *org_id)
 {
 	const char *params[] = {org_id, host_id};
-	PGresult *r;
-	enum store_status st = run(s, STMT_HOST_CLAIM, params, !s->in_tx, &r);
 
-	PQclear(r);
-	return st;
+	return run_command(s, STMT_HOST_CLAIM, params, !s->in_tx);
 }
 
 enum store_status store_host_take_up(struct store *s, const char *self_id, int64_t steady_ms,
@@ -1166,11 +1171,8 @@ out:
 enum store_status store_host_release(struct store *s, const char *host_id)
 {
 	const char *params[] = {host_id};
-	PGresult *r;
-	enum store_status st = run(s, STMT_HOST_RELEASE, params, true, &r);
 
-	PQclear(r);
-	return st;
+	return run_command(s, STMT_HOST_RELEASE, params, true);
 }
 
 enum store_status store_feed_expired(struct store *s, const char *org_id,

@@ -134,7 +134,8 @@ void writes_abandon(struct app *app, uint64_t note)
 	inflight_clear(app->inflight, app->slot_index, note);
 }
 
-int writes_replayed(struct app *app, const char *org_id)
+/* Retires every entry of org: what a write changed is not known. */
+static int retire_everything(struct app *app, const char *org_id)
 {
 	struct deps everything;
 
@@ -143,22 +144,22 @@ int writes_replayed(struct app *app, const char *org_id)
 	return retire_entries(app, org_id, &everything);
 }
 
+int writes_replayed(struct app *app, const char *org_id)
+{
+	return retire_everything(app, org_id);
+}
+
 /* One note: end its server process unless the write is known committed
  * (after that nothing of it can commit any more), then retire. */
 static void settle(struct app *app, int slot)
 {
 	struct inflight_note n;
-	struct deps everything;
 
-	/* What the write changed is not known: everything of its
-	 * organization. */
-	deps_init(&everything);
-	deps_everything(&everything);
 	if (!inflight_get(app->inflight, slot, &n))
 		return;
 	if (n.backend.pid && store_end_backend(app->store, &n.backend) != STORE_OK)
 		return; /* PostgreSQL unreachable: next time */
-	if (retire_entries(app, n.org_id, &everything) < 0)
+	if (retire_everything(app, n.org_id) < 0)
 		return;
 	inflight_clear(app->inflight, slot, n.seq);
 	log_info("msg=\"settled a write whose outcome was lost\" org=%s slot=%d",
