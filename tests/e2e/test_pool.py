@@ -40,7 +40,7 @@ class Load:
     connection, until stop(); records every outcome."""
 
     def __init__(self, api, contacts, writes=False, threads=THREADS,
-                 max_requests=5000):
+                 max_requests=100000):
         self.api = api
         self.contacts = contacts
         self.writes = writes
