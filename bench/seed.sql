@@ -4,7 +4,7 @@
 --   psql -v org=ORG_ID -v n=1000000 -v base=B -f bench/seed.sql
 --
 -- Contact number p (1..n) has:
---   pos        p (dense 1..n, as the service keeps them)
+--   pos        p (dense 1..n)
 --   email      User<p>@Bench.Example.com, email_key its lower case
 --   id         base62(base + p), 9 characters; bench/run passes a base that
 --              no other organization has used, so ids stay unique across
@@ -46,7 +46,8 @@ SELECT :'org', p, b62, 'User' || p || '@Bench.Example.com',
                        '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'::text AS a
                   FROM generate_series(1, :n::bigint) AS p) s1) s2;
 
-UPDATE organizations SET contact_seq = :n WHERE id = :'org';
+-- the next create's position: the organization's sequence (schema/015)
+SELECT setval(pos_seq, :n) AS last_pos FROM organizations WHERE id = :'org' \gset
 COMMIT;
 
 VACUUM ANALYZE contacts;

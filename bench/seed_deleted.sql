@@ -19,12 +19,12 @@
 -- The list's members are contacts 1..m in that order (pos p, live unless
 -- the contact is deleted), so its live members follow the same rule.
 --
--- The statement-level triggers of schema/003 count the inserted rows into
--- contact_blocks (live: not deleted) and list_member_blocks and
--- lists.member_count (live members), from which the pages find their
--- offsets.  What no trigger keeps is set here: organizations.contact_seq
--- and lists.member_seq, the positions the next create and the next member
--- take.
+-- The statement-level triggers of schema/003 and 015 count the inserted
+-- rows into contact_blocks (live: not deleted) and list_member_blocks
+-- (whose sums are the list's count of live members), from which the pages
+-- find their offsets.  What no trigger keeps is set here: the sequences of
+-- positions of the organization and of the list (organizations.pos_seq,
+-- lists.pos_seq), the positions the next create and the next member take.
 \set ON_ERROR_STOP on
 \timing on
 
@@ -60,7 +60,7 @@ SELECT :'org', p, b62, 'User' || p || '@Bench.Example.com',
                        '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'::text AS a
                   FROM generate_series(1, :n::bigint) AS p) s1) s2;
 
-UPDATE organizations SET contact_seq = :n WHERE id = :'org';
+SELECT setval(pos_seq, :n) AS last_pos FROM organizations WHERE id = :'org' \gset
 
 INSERT INTO list_members (org_id, list_id, pos, contact_id, live)
 SELECT :'org', :'list', c.pos, c.id, c.status <> 'deleted'
@@ -68,7 +68,7 @@ SELECT :'org', :'list', c.pos, c.id, c.status <> 'deleted'
  WHERE c.org_id = :'org' AND c.pos <= :m
  ORDER BY c.pos;
 
-UPDATE lists SET member_seq = :m WHERE id = :'list' AND org_id = :'org';
+SELECT setval(pos_seq, :m) AS last_member FROM lists WHERE id = :'list' AND org_id = :'org' \gset
 COMMIT;
 
 VACUUM ANALYZE contacts;

@@ -406,10 +406,12 @@ int admin_org_create(struct admin *a, const char *name)
 }
 
 /* Removes change feed entries older than keep_days (at least 30) and
- * expired idempotency answers, a batch at a time so that no statement
- * holds many rows for long. */
+ * expired idempotency answers, and folds the block counts' stripes
+ * (schema/015), a batch at a time so that no statement holds many rows
+ * for long. */
 #define SQL_FEED_PRUNE "SELECT changes_prune(make_interval(days => $1::int), 10000)"
 #define SQL_IDEM_PRUNE "SELECT idempotency_prune(10000)"
+#define SQL_STRIPES_FOLD "SELECT block_stripes_fold(1000)"
 
 /* Runs a batch-deleting statement until a batch deletes nothing; the
  * rows deleted, or -1. */
@@ -452,6 +454,9 @@ int admin_prune(struct admin *a, const char *keep_days)
 	if ((n = prune_batches(a, SQL_IDEM_PRUNE, 0, NULL)) < 0)
 		return -1;
 	printf("pruned %lld expired idempotency keys\n", n);
+	if ((n = prune_batches(a, SQL_STRIPES_FOLD, 0, NULL)) < 0)
+		return -1;
+	printf("folded %lld stripes of block counts\n", n);
 	return 0;
 }
 

@@ -32,9 +32,9 @@ SELECT '{org}', p, lpad(p::text, 9, 'x'), 'u' || p || '@seed.example.com',
        now() - p * interval '1 minute', now() - p * interval '1 minute',
        CASE WHEN p % 7 = 0 THEN '{{"tier": "gold"}}'::jsonb ELSE '{{}}' END
   FROM generate_series(1, 20000) AS p;
-UPDATE organizations SET contact_seq = 20000 WHERE id = '{org}';
-INSERT INTO lists (id, org_id, name, member_seq)
-VALUES ('seedlist{tag}', '{org}', 'seed', 10000);
+SELECT setval(pos_seq, 20000) FROM organizations WHERE id = '{org}';
+INSERT INTO lists (id, org_id, name) VALUES ('seedlist{tag}', '{org}', 'seed');
+SELECT setval(pos_seq, 10000) FROM lists WHERE id = 'seedlist{tag}';
 INSERT INTO lists (id, org_id, name, type)
 SELECT 'seed{tag}' || lpad(l::text, 4, '0'), '{org}', 'other',
        CASE WHEN l % 2 = 0 THEN 'employee' ELSE 'customer' END
@@ -121,7 +121,7 @@ SELECT '{org}', p, lpad(p::text, 9, 'f'), 'f' || p || '@filler.example.com',
        'f' || p || '@filler.example.com', 'customer', 'active',
        now(), now(), '{{}}'
   FROM generate_series(1, {n}) AS p;
-UPDATE organizations SET contact_seq = {n} WHERE id = '{org}';
+SELECT setval(pos_seq, {n}) FROM organizations WHERE id = '{org}';
 """
 
 

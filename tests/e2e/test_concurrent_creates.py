@@ -1,0 +1,207 @@
+"""Writes of one organization do not wait for each other's commits
+(issue 13; docs/schema.md, "Writes that do not queue").
+
+Each test holds a write's transaction open in a psql session of its own
+(the write made but not committed), and meanwhile sends POST /contacts
+creates, half of them joining the same list, through the service.  Before
+schema/015 every create updated the organization's row and its last
+block's row, and a write that joined a list updated the list's row, all
+held until the commit: these creates would wait for the held transaction
+(and the test would fail on its deadline).  Afterwards the held write is
+committed or rolled back, and the counts must be exact: the pages, the
+list's count and its members."""
+import os
+import select
+import shutil
+import subprocess
+import threading
+
+import pytest
+
+import conftest
+from conftest import uniq_email
+from test_states import _conninfo, sql  # noqa: F401  (the psql fixture)
+
+DEADLINE = 10.0  # seconds for the creates while the write is held
+
+
+class HeldWrite:
+    """A psql session that runs a statement in an open transaction."""
+
+    def __init__(self, statement):
+        conninfo = _conninfo()
+        psql = shutil.which("psql")
+        if not conninfo or not psql:
+            pytest.fail("needs psql and the stack's database", pytrace=False)
+        # line-buffered: psql's stdout is a pipe here
+        self.p = subprocess.Popen(
+            ["stdbuf", "-oL", psql, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", conninfo],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.p.stdin.write("BEGIN;\n%s;\n\\echo held-open\n" % statement)
+        self.p.stdin.flush()
+        self.output = self._read_until("held-open")
+
+    def _read_until(self, marker):
+        """The lines psql printed before marker (read from the pipe's
+        descriptor itself: a buffered reader would hide lines from
+        select())."""
+        fd = self.p.stdout.fileno()
+        data = b""
+        while True:
+            lines = data.decode(errors="replace").split("\n")
+            for line in lines[:-1]:
+                assert not line.startswith(("ERROR", "psql:")), lines
+            if marker in lines[:-1]:
+                return lines[:lines.index(marker)]
+            ready, _, _ = select.select([fd], [], [], DEADLINE)
+            assert ready, "psql said nothing in %ss: %r" % (DEADLINE, lines)
+            chunk = os.read(fd, 65536)
+            assert chunk, "psql ended: %r" % lines
+            data += chunk
+
+    def end(self, how):
+        self.p.stdin.write("%s;\n\\q\n" % how)
+        self.p.stdin.flush()
+        out, _ = self.p.communicate(timeout=DEADLINE)
+        assert self.p.returncode == 0, out
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def creates_while_held(api, list_id, n):
+    """n creates through the service, every other one joining list_id;
+    returns their answers, failing if they do not all finish in time."""
+    answers = [None] * n
+
+    def one(i):
+        body = {"email": uniq_email("cc%d" % i), "name": "Concurrent %d" % i}
+        if i % 2 == 0:
+            body["addToLists"] = [list_id]
+        try:
+            answers[i] = api.post("/contacts", body)
+        except OSError as e:  # the client's own timeout
+            answers[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(DEADLINE)
+    late = sum(1 for t in threads if t.is_alive())
+    assert late == 0, ("%d of %d creates did not finish in %ss while another "
+                       "write of the organization was held open" % (late, n, DEADLINE))
+    waited = [a for a in answers if isinstance(a, OSError)]
+    assert not waited, ("%d of %d creates timed out while another write of the "
+                        "organization was held open: %r" % (len(waited), n, waited[:2]))
+    for r in answers:
+        assert r.status == 201, r
+    return answers
+
+
+def all_ids(api, path, **params):
+    p = {"limit": 1000}
+    p.update(params)
+    r = api.get(path, params=p)
+    assert r.status == 200, r
+    return [c["id"] for c in r.json["contacts"]]
+
+
+def held_statement(kind, org, list_id, other):
+    """A write of the organization, made through its SQL function as the
+    service would (schema/015), left uncommitted."""
+    if kind == "create":
+        email = uniq_email("held")
+        return ("SELECT (w).action FROM contact_upsert('%s', 'held%s', '%s', '%s', 0, "
+                "NULL, 'Held', NULL, NULL, NULL, ARRAY['%s'], '{}', NULL) w"
+                % (org, os.urandom(3).hex(), email, email, list_id))
+    if kind == "delete":
+        return "SELECT (w).action FROM contact_delete('%s', '%s', NULL) w" % (org, other)
+    if kind == "erase":
+        return ("SELECT (w).action FROM contact_erase('%s', '%s', NULL, false) w"
+                % (org, other))
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind,how", [
+    ("create", "COMMIT"), ("create", "ROLLBACK"),
+    ("delete", "COMMIT"), ("erase", "COMMIT"), ("erase", "ROLLBACK"),
+])
+def test_creates_do_not_wait_for_another_write(api, kind, how):
+    lst = api.new_list()
+    first = [api.upsert({"email": uniq_email("base%d" % i), "addToLists": [lst["id"]]},
+                        expect=201)["contact"]["id"] for i in range(3)]
+    other = first[1]
+    held = HeldWrite(held_statement(kind, api.org_id, lst["id"], other))
+    try:
+        assert held.output and held.output[-1] in ("IMPORT_CREATE", "DELETE", "ERASE"), held.output
+        answers = creates_while_held(api, lst["id"], 8)
+        held.end(how)
+    finally:
+        held.kill()
+
+    made = [r.json["contact"]["id"] for r in answers]
+    joined = [r.json["contact"]["id"] for i, r in enumerate(answers) if i % 2 == 0]
+    shown = all_ids(api, "/contacts")
+    members = all_ids(api, "/lists/%s/contacts" % lst["id"])
+    committed = how == "COMMIT"
+
+    before = list(first)
+    if kind in ("delete", "erase") and committed:
+        before.remove(other)
+    held_ids = [s for s in shown if s.startswith("held")]
+    assert len(held_ids) == (1 if kind == "create" and committed else 0), shown
+    # every create made while the write was held is shown once, after the
+    # contacts made before (and after the held create: it took its
+    # position first)
+    assert shown[:len(before) + len(held_ids)] == before + held_ids, shown
+    assert sorted(shown) == sorted(before + held_ids + made), shown
+    assert sorted(members) == sorted(before + held_ids + joined), members
+
+    r = api.get("/lists/%s" % lst["id"])
+    assert r.status == 200, r
+    assert r.json["list"]["count"] == len(members), (r.json, members)
+    # the offsets agree with the counts: a page from every offset starts
+    # where the full listing says
+    for off in range(len(shown) + 1):
+        assert all_ids(api, "/contacts", offset=off, limit=1) == shown[off:off + 1], off
+
+
+def test_prune_folds_the_stripes_and_keeps_the_counts(api, sql):
+    """Writers that found every stripe of a block held made stripes of
+    their own; `contactsctl prune` folds each block's back into one row,
+    and the pages and counts are the same before and after."""
+    lst = api.new_list()
+    api.upsert({"email": uniq_email("base"), "addToLists": [lst["id"]]}, expect=201)
+    held = HeldWrite(held_statement("create", api.org_id, lst["id"], None))
+    try:
+        creates_while_held(api, lst["id"], 6)
+        # the held create holds a stripe of the last block of the contacts
+        # and of the list: the creates made others
+        stripes = int(sql("SELECT count(*) FROM contact_blocks WHERE org_id = '%s'"
+                          % api.org_id))
+        members_stripes = int(sql("SELECT count(*) FROM list_member_blocks "
+                                  "WHERE org_id = '%s'" % api.org_id))
+        assert stripes >= 2 and members_stripes >= 2, (stripes, members_stripes)
+        held.end("COMMIT")
+    finally:
+        held.kill()
+    shown = all_ids(api, "/contacts")
+    members = all_ids(api, "/lists/%s/contacts" % lst["id"])
+    assert len(shown) == 8 and len(members) == 1 + 1 + 3, (shown, members)
+
+    out = conftest.ctl("prune").stdout
+    assert "folded" in out, out
+    assert sql("SELECT count(*) FROM contact_blocks WHERE org_id = '%s'"
+               % api.org_id).strip() == "1"
+    assert sql("SELECT count(*) FROM list_member_blocks WHERE org_id = '%s'"
+               % api.org_id).strip() == "1"
+    assert all_ids(api, "/contacts") == shown
+    assert all_ids(api, "/lists/%s/contacts" % lst["id"]) == members
+    r = api.get("/lists/%s" % lst["id"])
+    assert r.status == 200 and r.json["list"]["count"] == len(members), r
+    for off in range(len(shown) + 1):
+        assert all_ids(api, "/contacts", offset=off, limit=1) == shown[off:off + 1], off
