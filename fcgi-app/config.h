@@ -21,7 +21,7 @@ struct config {
 				  (and redis is not used); "" for none */
 	char *redis_master_name; /* the master's name in the sentinels */
 	int redis_timeout_ms; /* connect and command timeout */
-	int workers;          /* 0: two per core */
+	int workers;          /* 0: four per core */
 	char *listen;         /* unix socket path or host:port */
 	int listen_mode;      /* permissions of a unix socket */
 	int backlog;

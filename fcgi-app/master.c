@@ -472,8 +472,11 @@ int master_run(struct config *cfg, const char *config_path)
 	memset(cfg, 0, sizeof(*cfg));
 	m.config_path = config_path;
 	m.listen_fd = -1;
+	/* Four per core: a write holds its worker while PostgreSQL flushes its
+	 * commit, and a core has other work meanwhile (docs/performance.md:
+	 * S5 9% faster with 8 workers than with 4 on 2 cores, reads the same). */
 	if (m.cfg.workers == 0)
-		m.cfg.workers = (int)(cores > 0 ? cores * 2 : 2);
+		m.cfg.workers = (int)(cores > 0 ? cores * 4 : 4);
 	/* Twice the pool: a reload runs old and new workers side by side. */
 	m.nslots = m.cfg.workers * 2 + 2;
 
