@@ -205,3 +205,54 @@ def test_prune_folds_the_stripes_and_keeps_the_counts(api, sql):
     assert r.status == 200 and r.json["list"]["count"] == len(members), r
     for off in range(len(shown) + 1):
         assert all_ids(api, "/contacts", offset=off, limit=1) == shown[off:off + 1], off
+
+
+@pytest.mark.parametrize("suppress", [False, True])
+def test_bulk_that_waited_for_an_erasure_of_its_contact(api, sql, suppress):
+    """A bulk request names a new email and one whose contact an erasure
+    holds (uncommitted): the bulk waits for it (schema/016, step 4), and
+    once the erasure commits the row is written as a create of that email
+    again, a new contact, or refused as suppressed when the erasure
+    suppressed it; the new email's row is created either way."""
+    gone = api.create(name="erased")
+    fresh = uniq_email("bulk-new")
+    held = HeldWrite("SELECT (w).action FROM contact_erase('%s', '%s', NULL, %s) w"
+                     % (api.org_id, gone["id"], "true" if suppress else "false"))
+    answer = []
+    try:
+        assert held.output[-1:] == ["ERASE"], held.output
+        t = threading.Thread(target=lambda: answer.append(api.post(
+            "/contacts/bulk", {"contacts": [{"email": fresh},
+                                            {"email": gone["email"], "name": "back"}]})),
+            daemon=True)
+        t.start()
+        # the bulk's backend waits for a lock (the contact's, or the
+        # organization's row when the erasure suppresses)
+        for _ in range(100):
+            if sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND query LIKE '%contact_bulk%'").strip() != "0":
+                break
+            t.join(0.05)
+        else:
+            pytest.fail("the bulk request did not wait for the held erasure")
+        assert not answer, answer
+        held.end("COMMIT")
+        t.join(DEADLINE)
+        assert answer, "the bulk request did not finish once the erasure committed"
+    finally:
+        held.kill()
+    r = answer[0]
+    assert r.status == 200, r
+    res = r.json["results"]
+    assert res[0]["action"] == "IMPORT_CREATE", res
+    if suppress:
+        assert res[1]["error"]["code"] == "suppressed", res
+        assert (r.json["created"], r.json["failed"]) == (1, 1), r.json
+        assert api.find(gone["email"]) == []
+    else:
+        assert res[1]["action"] == "IMPORT_CREATE", res
+        assert res[1]["contact"]["id"] != gone["id"], res
+        assert res[1]["contact"]["name"] == "back", res
+        assert (r.json["created"], r.json["failed"]) == (2, 0), r.json
+        assert [c["id"] for c in api.find(gone["email"])] == [res[1]["contact"]["id"]]
+    assert [c["id"] for c in api.find(fresh)] == [res[0]["contact"]["id"]]
