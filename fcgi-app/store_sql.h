@@ -195,6 +195,30 @@ enum stmt {
 /* The most parameters of any statement. */
 #define STMT_MAX_PARAMS 14
 
+/* GET /contacts?updated_since= ($1 org, $2 time, $3 offset, $4 limit),
+ * with LIVE the condition on the status (or none).  contacts has no index
+ * on updated_at (an update would never be heap-only: schema/017): the
+ * contacts come from the organization's change feed entries at or after
+ * the time (changes_org_at), which every write of a contact makes.  When
+ * no entry older than the time is left (the time is before the feed's
+ * retention, or before the organization's first entry), an entry after it
+ * may be gone too, and the second branch reads the organization's
+ * contacts in creation order instead.  One of the two branches runs (the
+ * other's one-time filter is false). */
+#define UPDATED_SINCE(LIVE)                                                  \
+	"WITH k AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM changes "        \
+	"WHERE org_id = $1 AND at < $2::timestamptz) AS covered) "             \
+	"SELECT " CONTACT_COLUMNS " FROM ("                                    \
+	"SELECT c.* FROM contacts c WHERE (SELECT covered FROM k) "           \
+	"AND c.org_id = $1 AND c.id IN (SELECT ch.contact_id FROM changes ch " \
+	"WHERE ch.org_id = $1 AND ch.at >= $2::timestamptz) "                 \
+	"AND c.updated_at >= $2::timestamptz" LIVE " "                         \
+	"UNION ALL (SELECT c.* FROM contacts c "                               \
+	"WHERE NOT (SELECT covered FROM k) AND c.org_id = $1 "                 \
+	"AND c.updated_at >= $2::timestamptz" LIVE " "                         \
+	"ORDER BY c.pos LIMIT $3::bigint + $4::int)) c "                      \
+	"ORDER BY pos OFFSET $3::bigint LIMIT $4::int"
+
 /* The start of a page statement: s(from_pos, skip), the first position of
  * the block that the offset falls in and how many shown rows of that block
  * come before it, from running sums of the block counts (no row: the
@@ -367,17 +391,11 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"JOIN contacts c ON c.org_id = $1 AND c.id = m.contact_id "
 		"ORDER BY m.pos"},
 	/* $1 org, $2 time, $3 offset, $4 limit: contacts changed since, in
-	 * creation order (contacts_org_updated finds them, then they are
-	 * sorted: a sync asks for what changed, usually a small part). */
+	 * creation order (UPDATED_SINCE). */
 	[STMT_CONTACTS_UPDATED_SINCE] = {"contacts_updated_since", 4,
-		"SELECT " CONTACT_COLUMNS " FROM contacts "
-		"WHERE org_id = $1 AND updated_at >= $2::timestamptz "
-		"AND status <> 'deleted' "
-		"ORDER BY pos OFFSET $3::bigint LIMIT $4::int"},
+		UPDATED_SINCE(" AND c.status <> 'deleted'")},
 	[STMT_CONTACTS_UPDATED_SINCE_ALL] = {"contacts_updated_since_all", 4,
-		"SELECT " CONTACT_COLUMNS " FROM contacts "
-		"WHERE org_id = $1 AND updated_at >= $2::timestamptz "
-		"ORDER BY pos OFFSET $3::bigint LIMIT $4::int"},
+		UPDATED_SINCE("")},
 	/* $1 org, $2 eid, $3 offset, $4 limit: an eid is not unique */
 	[STMT_CONTACTS_BY_EID] = {"contacts_by_eid", 4,
 		"SELECT " CONTACT_COLUMNS " FROM contacts "

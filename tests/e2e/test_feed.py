@@ -305,6 +305,48 @@ def test_updated_since(api):
                      "invalid_parameter", "updated_since")
 
 
+def test_updated_since_before_what_the_feed_keeps(api, sql):
+    """updated_since finds its contacts through the change feed's entries
+    (schema/017).  A time older than what the feed kept for the
+    organization is answered from the contacts themselves: a contact
+    written 35 days ago (its entry pruned, as every entry older than 30
+    days is) is still found since 36 days ago, before and after the
+    sweep."""
+    old = api.create(name="35 days")
+    older = api.create(name="40 days")
+    new = api.create(name="today")
+    for c, days in ((old, 35), (older, 40)):
+        sql("UPDATE contacts SET created_at = now() - interval '%d days', "
+            "updated_at = now() - interval '%d days' "
+            "WHERE org_id = '%s' AND id = '%s'" % (days, days, api.org_id, c["id"]))
+        sql("UPDATE changes SET at = now() - interval '%d days' "
+            "WHERE org_id = '%s' AND contact_id = '%s'" % (days, api.org_id, c["id"]))
+
+    def ago(interval):
+        return sql("SELECT to_char((now() - interval '%s') AT TIME ZONE 'UTC', "
+                   "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" % interval).strip()
+
+    def ids(t):
+        r = api.page(updated_since=t)
+        assert r.status == 200, r
+        return [x["id"] for x in r.json["contacts"]]
+
+    # the feed holds an entry older than the time: its entries answer
+    assert ids(ago("36 days")) == [old["id"], new["id"]]
+    assert ids(ago("1 day")) == [new["id"]]
+    out = conftest.ctl("prune").stdout
+    assert "pruned" in out, out
+    assert sql("SELECT count(*) FROM changes WHERE org_id = '%s'"
+               % api.org_id).strip() == "1"
+    # now no entry older than 36 days is left, and the entry of the
+    # contact written 35 days ago is gone: the contacts answer (other
+    # times than above, so that no cached page answers)
+    assert ids(ago("36 days 1 minute")) == [old["id"], new["id"]]
+    assert ids(ago("1 day 1 minute")) == [new["id"]]
+    api.upsert({"email": old["email"], "name": "again"})
+    assert ids(ago("1 day")) == [old["id"], new["id"]]
+
+
 def test_eid(api):
     a = api.create(eid="crm-1")
     b = api.create(eid="crm-1")
