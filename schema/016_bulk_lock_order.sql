@@ -196,7 +196,7 @@ BEGIN
     -- in request order.
     RETURN QUERY
     WITH l AS MATERIALIZED (
-        SELECT x.n, z.c,
+        SELECT x.n, x.f, x.r, z.c,
                CASE WHEN (z.c).pos IS NULL THEN NULL
                     WHEN (z.c).id = x.r->>'id' THEN 'IMPORT_CREATE'
                     WHEN (z.c).status <> 'deleted'
@@ -215,21 +215,21 @@ BEGIN
                    FOR NO KEY UPDATE) z ON true),
     u AS (
         UPDATE contacts AS t SET
-            eid     = CASE WHEN b.f & 1 <> 0 THEN b.r->>'eid' ELSE t.eid END,
-            name    = CASE WHEN b.f & 2 <> 0 THEN b.r->>'name' ELSE t.name END,
-            phone   = CASE WHEN b.f & 4 <> 0 THEN b.r->>'phone' ELSE t.phone END,
-            company = CASE WHEN b.f & 8 <> 0 THEN b.r->>'company' ELSE t.company END,
-            type    = CASE WHEN b.f & 16 <> 0 THEN b.r->>'type' ELSE t.type END,
+            eid     = CASE WHEN l.f & 1 <> 0 THEN l.r->>'eid' ELSE t.eid END,
+            name    = CASE WHEN l.f & 2 <> 0 THEN l.r->>'name' ELSE t.name END,
+            phone   = CASE WHEN l.f & 4 <> 0 THEN l.r->>'phone' ELSE t.phone END,
+            company = CASE WHEN l.f & 8 <> 0 THEN l.r->>'company' ELSE t.company END,
+            type    = CASE WHEN l.f & 16 <> 0 THEN l.r->>'type' ELSE t.type END,
             status  = CASE WHEN t.status <> 'deleted' THEN t.status
                            WHEN t.prior_status = 'unsubscribed' THEN 'unsubscribed'
                            ELSE 'active' END,
             updated_at  = clock_timestamp(),
             last_action = 'IMPORT_UPDATE'
-          FROM l, bulk_pass b
+          FROM l
          WHERE t.org_id = p_org
            AND t.pos = ANY (ARRAY(SELECT (y.c).pos FROM l y
                                    WHERE y.action = 'IMPORT_UPDATE'))
-           AND (l.c).pos = t.pos AND l.action = 'IMPORT_UPDATE' AND b.n = l.n
+           AND (l.c).pos = t.pos AND l.action = 'IMPORT_UPDATE'
         RETURNING l.n, t AS c),
     q AS MATERIALIZED (
         SELECT b.n, CASE
