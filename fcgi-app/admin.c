@@ -809,8 +809,9 @@ static const char *const explain_params[STMT__COUNT][STMT_MAX_PARAMS] = {
 	[STMT_FIELDS_LIST] = {"ORG"},
 	[STMT_FIELD_DELETE] = {"ORG", "tier"},
 	[STMT_CONTACT_BULK] = {"ORG", "[]"},
-	[STMT_IDEM_CLAIM] = {"ORG", "key-1", "\\x00"},
-	[STMT_IDEM_SAVE] = {"ORG", "key-1", "\\x00", "200", NULL, "{}"},
+	[STMT_IDEM_CLAIM] = {"ORG", "key-1"},
+	[STMT_IDEM_SAVE] = {"ORG", "key-1", "\\x00", "200", NULL, "{}", "{}"},
+	[STMT_IDEM_ANSWER] = {"ORG", "key-1", "\\x00"},
 	[STMT_CACHE_EPOCH_BUMP] = {"ORG"},
 	[STMT_END_BACKEND] = {"0", "2000-01-01 00:00:00+00"},
 };
@@ -833,6 +834,8 @@ int admin_explain(struct admin *a, const char *org_id)
 		for (int j = 0; j < stmt_defs[i].nparams; j++)
 			params[j] = explain_params[i][j] && strcmp(explain_params[i][j], "ORG") == 0
 					    ? org_id : explain_params[i][j];
+		if (i == STMT_BEGIN || i == STMT_COMMIT)
+			continue; /* nothing to plan */
 		buf_init(&sql);
 		buf_printf(&sql, "EXPLAIN (COSTS OFF) %s", stmt_defs[i].sql);
 		r = exec_rows(a, stmt_defs[i].name, sql.data, stmt_defs[i].nparams, params,

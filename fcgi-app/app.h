@@ -34,6 +34,7 @@ struct app {
 	 * its commit (0: none). */
 	const char *idem_key;
 	char idem_hash[2 + 2 * 32 + 1];
+	size_t idem_headers; /* the answer's headers before the handler's */
 	uint64_t deferred_note;
 	/* What the write being served retires from the cache, filled by
 	 * its handler (deps.h, writes.h). */

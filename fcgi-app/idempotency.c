@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "fault.h"
+#include "id.h"
 #include "log.h"
 #include "sha256.h"
 #include "writes.h"
@@ -58,14 +60,33 @@ static void replay(struct response *res, const struct idem_answer *a)
 	response_header(res, "Idempotent-Replayed", "true");
 }
 
+/* The answer's headers back to those it had before the handler ran (the
+ * rate limit's stay). */
+static void headers_back(const struct app *app, struct response *res)
+{
+	if (res->headers.data && res->headers.len > app->idem_headers) {
+		res->headers.len = app->idem_headers;
+		res->headers.data[res->headers.len] = '\0';
+	}
+}
+
+/* A failure of the database in res, in place of what was there. */
+static void fail_store(const struct app *app, struct response *res, enum store_status st)
+{
+	headers_back(app, res);
+	response_fail(res, st == STORE_UNAVAILABLE ? API_UNAVAILABLE : API_INTERNAL, NULL,
+		      st == STORE_UNAVAILABLE ? "the database is unavailable, try again shortly"
+					      : "internal error");
+}
+
 enum idem_result idem_begin(struct app *app, const struct request *req,
 			    const struct principal *who, struct response *res)
 {
-	struct idem_answer a;
 	enum store_status st;
 
 	app->idem_key = NULL;
 	app->deferred_note = 0;
+	app->idem_headers = res->headers.len;
 	if (!req->idempotency_key)
 		return IDEM_RUN;
 	if (!idem_key_valid(req->idempotency_key)) {
@@ -74,33 +95,34 @@ enum idem_result idem_begin(struct app *app, const struct request *req,
 		return IDEM_ANSWERED;
 	}
 	request_hash(req, app->idem_hash);
-	st = store_idem_begin(app->store, who->key.org_id, req->idempotency_key,
-			      app->idem_hash, &a);
+	/* The key's lock goes with the handler's first statement: what the
+	 * handler does before it is read stays in the transaction, and
+	 * idem_end() rolls it back unless the lock was taken and the key had
+	 * no answer. */
+	st = store_idem_send(app->store, who->key.org_id, req->idempotency_key);
 	if (st != STORE_OK) {
 		store_rollback(app->store);
-		response_fail(res, st == STORE_UNAVAILABLE ? API_UNAVAILABLE : API_INTERNAL,
-			      NULL, st == STORE_UNAVAILABLE
-					    ? "the database is unavailable, try again shortly"
-					    : "internal error");
+		fail_store(app, res, st);
 		return IDEM_ANSWERED;
 	}
-	switch (a.state) {
-	case IDEM_NEW:
-		app->idem_key = req->idempotency_key;
-		store_rows_free(a.rows);
-		return IDEM_RUN;
+	app->idem_key = req->idempotency_key;
+	return IDEM_RUN;
+}
+
+/* The key is taken: the handler's work was rolled back and the answer is
+ * the key's (a replay, a mismatch, a request still running). */
+static void answer_taken(struct app *app, const struct principal *who,
+			 struct response *res, const struct idem_answer *a)
+{
+	headers_back(app, res);
+	switch (a->state) {
 	case IDEM_REPLAY:
-		replay(res, &a);
-		if (a.status >= 200 && a.status < 300) {
-			store_rows_free(a.rows);
-			a.rows = NULL;
-			store_rollback(app->store);
-			if (writes_replayed(app, who->key.org_id) < 0) {
-				buf_reset(&res->headers);
-				response_fail(res, API_UNAVAILABLE, NULL,
-					      "the change was saved but could not be published yet, try again shortly");
-			}
-			return IDEM_ANSWERED;
+		replay(res, a);
+		if (a->status >= 200 && a->status < 300 &&
+		    writes_replayed(app, who->key.org_id) < 0) {
+			headers_back(app, res);
+			response_fail(res, API_UNAVAILABLE, NULL,
+				      "the change was saved but could not be published yet, try again shortly");
 		}
 		break;
 	case IDEM_MISMATCH:
@@ -112,9 +134,6 @@ enum idem_result idem_begin(struct app *app, const struct request *req,
 			      "a request with this Idempotency-Key is still running; retry shortly");
 		break;
 	}
-	store_rows_free(a.rows);
-	store_rollback(app->store);
-	return IDEM_ANSWERED;
 }
 
 /* The Location header the handler set, if any, into out. */
@@ -134,51 +153,89 @@ static const char *location_of(const struct response *res, char *out, size_t n)
 	return out;
 }
 
+/* The ids of the contacts an answer shows, as a text[] literal into out:
+ * what an erasure looks for, so that no stored answer outlives a contact
+ * it shows.  The codec spells every contact "contact":{"id":"<id>", and a
+ * quote that is not escaped is never inside a string, so each match is a
+ * contact's id.  Not an object: none.  NULL when a match is not followed
+ * by an id (then PostgreSQL reads the body: schema/006's path). */
+static const char *answer_contact_ids(const char *body, struct buf *out)
+{
+	static const char mark[] = "\"contact\":{\"id\":\"";
+	const char *p = body;
+	bool first = true;
+
+	buf_reset(out);
+	buf_putc(out, '{');
+	if (body[0] == '{') {
+		while ((p = strstr(p, mark)) != NULL) {
+			p += sizeof(mark) - 1;
+			if (!id_valid(p, ID_LEN) || p[ID_LEN] != '"')
+				return NULL;
+			if (!first)
+				buf_putc(out, ',');
+			buf_append(out, p, ID_LEN);
+			first = false;
+			p += ID_LEN;
+		}
+	}
+	buf_putc(out, '}');
+	return out->data;
+}
+
 void idem_end(struct app *app, const struct request *req,
 	      const struct principal *who, struct response *res)
 {
 	char location[512];
+	const char *org = who->key.org_id, *key = req->idempotency_key;
 	uint64_t note = app->deferred_note;
+	struct idem_answer a = {.state = IDEM_BUSY};
+	bool locked, taken = false;
+	struct buf ids;
+	const char *body;
 	enum store_status st;
 
 	if (!app->idem_key)
 		return;
 	app->idem_key = NULL;
 	app->deferred_note = 0;
-	if (res->status >= 500) {
-		/* Nothing of it is kept: a retry with the key runs again. */
-		store_rollback(app->store);
-		if (note)
-			writes_abandon(app, note);
-		return;
+	st = store_idem_locked(app->store, &locked);
+	if (st == STORE_OK && locked && res->status < 500) {
+		buf_init(&ids);
+		body = res->body.data ? res->body.data : "";
+		st = store_idem_commit(app->store, org, key, app->idem_hash, res->status,
+				       location_of(res, location, sizeof(location)), body,
+				       answer_contact_ids(body, &ids), &taken);
+		buf_cleanup(&ids);
+		if (st == STORE_OK && !taken) {
+			/* Committed, not answered: where a test kills the worker. */
+			FAULT_POINT("after_commit");
+			if (note && writes_publish(app, org, note) < 0) {
+				rlog_error(req->request_id,
+					   "msg=\"cannot retire cached entries after a write\" detail=%s",
+					   LOGQ(store_error(app->store)));
+				headers_back(app, res);
+				response_fail(res, API_UNAVAILABLE, NULL,
+					      "the change was saved but could not be published yet, try again shortly");
+			}
+			return;
+		}
+		if (st != STORE_OK)
+			rlog_warn(req->request_id, "msg=\"cannot commit an idempotent request\" detail=%s",
+				  LOGQ(store_error(app->store)));
 	}
-	st = store_idem_commit(app->store, who->key.org_id, req->idempotency_key,
-			       app->idem_hash, res->status,
-			       location_of(res, location, sizeof(location)),
-			       res->body.data ? res->body.data : "");
+	/* Nothing of it is kept: a 5xx (a retry with the key runs again),
+	 * the key locked by another request or holding an answer (the key's
+	 * answer instead), or a failure.  A lost COMMIT may have committed:
+	 * its note stays, to be settled. */
+	store_rollback(app->store);
+	if (note && st != STORE_UNAVAILABLE)
+		writes_abandon(app, note);
+	if (st == STORE_OK && taken)
+		st = store_idem_answer(app->store, org, key, app->idem_hash, &a);
 	if (st != STORE_OK)
-		store_rollback(app->store); /* when the answer was refused */
-	if (st != STORE_OK) {
-		/* A lost COMMIT may have committed: the note stays, to be
-		 * settled; anything else rolled back. */
-		if (note && st != STORE_UNAVAILABLE)
-			writes_abandon(app, note);
-		rlog_warn(req->request_id, "msg=\"cannot commit an idempotent request\" detail=%s",
-			  LOGQ(store_error(app->store)));
-		buf_reset(&res->headers);
-		response_fail(res, st == STORE_UNAVAILABLE ? API_UNAVAILABLE : API_INTERNAL,
-			      NULL, st == STORE_UNAVAILABLE
-					    ? "the database is unavailable, try again shortly"
-					    : "internal error");
-		return;
-	}
-	/* Committed, not answered: where a test kills the worker. */
-	FAULT_POINT("after_commit");
-	if (note && writes_publish(app, who->key.org_id, note) < 0) {
-		rlog_error(req->request_id, "msg=\"cannot retire cached entries after a write\" detail=%s",
-			   LOGQ(store_error(app->store)));
-		buf_reset(&res->headers);
-		response_fail(res, API_UNAVAILABLE, NULL,
-			      "the change was saved but could not be published yet, try again shortly");
-	}
+		fail_store(app, res, st);
+	else if (!locked || taken)
+		answer_taken(app, who, res, &a);
+	store_rows_free(a.rows);
 }

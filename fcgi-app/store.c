@@ -19,6 +19,10 @@
 /* Tries of a statement that lost a deadlock or serialization race. */
 #define RACE_ATTEMPTS 3
 
+/* The answer of an Idempotency-Key could not be stored: the key has one
+ * (schema/018_idempotency_lean.sql). */
+#define SQLSTATE_KEY_TAKEN "IK001"
+
 struct store {
 	char *conninfo;
 	char options[96]; /* libpq "options": the settings of its sessions */
@@ -31,6 +35,11 @@ struct store {
 	struct store_backend backend; /* of conn */
 	int backoff_ms;
 	bool in_tx; /* between store_begin() and store_commit()/rollback() */
+	/* An idempotent request's BEGIN and claim, sent by store_idem_send()
+	 * and not read yet: they go with the next statement. */
+	bool claim_sent;
+	PGresult *claim; /* the claim's row once read, until store_idem_claimed() */
+	enum store_status claim_st;
 };
 
 struct store_rows {
@@ -39,6 +48,9 @@ struct store_rows {
 
 static int result_columns(enum stmt id);
 static enum store_status simple(struct store *s, const char *sql);
+static enum store_status run_pipelined(struct store *s, enum stmt id,
+				       const char *const *params, bool commit,
+				       PGresult **out);
 
 static int64_t now_ms(void)
 {
@@ -85,6 +97,7 @@ void store_free(struct store *s)
 		return;
 	if (s->conn)
 		PQfinish(s->conn);
+	PQclear(s->claim);
 	free(s->conninfo);
 	free(s);
 }
@@ -104,6 +117,7 @@ static void disconnect(struct store *s)
 	if (s->conn)
 		PQfinish(s->conn);
 	s->conn = NULL;
+	s->claim_sent = false;
 }
 
 static enum store_status connect_and_prepare(struct store *s)
@@ -220,8 +234,10 @@ static int result_columns(enum stmt id)
 		return CONTACT_COL__COUNT;
 	case STMT_CHANGES_PAGE:
 		return CHANGE_COL__COUNT;
-	case STMT_IDEM_CLAIM:
+	case STMT_IDEM_ANSWER:
 		return IDEM_COL__COUNT;
+	case STMT_IDEM_CLAIM:
+		return BOOL_COL__COUNT;
 	case STMT_SUPPRESSION_LIFT:
 	case STMT_FEED_EXPIRED:
 	case STMT_FIELD_DELETE:
@@ -253,6 +269,8 @@ static enum store_status run(struct store *s, enum stmt id,
 		const char *state;
 
 		s->sqlstate[0] = '\0';
+		if (s->claim_sent) /* in the claim's round trip */
+			return run_pipelined(s, id, params, false, out);
 		if (!s->conn && (s->in_tx || connect_and_prepare(s) != STORE_OK))
 			return STORE_UNAVAILABLE;
 		r = PQexecPrepared(s->conn, stmt_defs[id].name, stmt_defs[id].nparams,
@@ -317,84 +335,113 @@ static PGresult *pipeline_result(PGconn *conn)
 	return r;
 }
 
-/* Runs pre (a command without parameters, or NULL), the prepared
- * statement id and post (or NULL) in one round trip, libpq's pipeline
- * mode: an idempotent request's BEGIN and claim, its answer and COMMIT.
- * The statement's result goes to *out.  Never retried (it is part of a
- * transaction).  A command that fails skips the rest; the caller rolls
- * back. */
-static enum store_status run_pipelined(struct store *s, const char *pre,
-				       enum stmt id, const char *const *params,
-				       const char *post, PGresult **out)
+/* Runs, in one round trip (libpq's pipeline mode), what an idempotent
+ * request's transaction sends together: the BEGIN and claim that
+ * store_idem_send() left in the pipeline (s->claim_sent), then the
+ * prepared statement id (STMT__COUNT: none), then COMMIT if commit.  The
+ * claim's row goes to s->claim, the statement's result to *out.  Never
+ * retried (all of it is part of a transaction).  A command that fails
+ * skips the rest, and its failure is the answer; the caller rolls back. */
+static enum store_status run_pipelined(struct store *s, enum stmt id,
+				       const char *const *params, bool commit,
+				       PGresult **out)
 {
-	const char *what[3] = {pre, stmt_defs[id].name, post};
-	PGresult *r[3] = {NULL, NULL, NULL};
+	enum { P_BEGIN, P_CLAIM, P_STMT, P_COMMIT, P__COUNT };
+	bool claim = s->claim_sent;
+	enum stmt of[P__COUNT] = {claim ? STMT_BEGIN : STMT__COUNT,
+				  claim ? STMT_IDEM_CLAIM : STMT__COUNT, id,
+				  commit ? STMT_COMMIT : STMT__COUNT};
+	PGresult *r[P__COUNT] = {NULL};
 	enum store_status st = STORE_OK;
+	int failed = P__COUNT;
 	bool sent;
 
 	*out = NULL;
+	s->claim_sent = false;
 	s->sqlstate[0] = '\0';
 	if (!s->conn && (s->in_tx || connect_and_prepare(s) != STORE_OK))
 		return STORE_UNAVAILABLE;
-	sent = PQenterPipelineMode(s->conn) &&
-	       (!pre || PQsendQueryParams(s->conn, pre, 0, NULL, NULL, NULL, NULL, 0)) &&
-	       PQsendQueryPrepared(s->conn, stmt_defs[id].name, stmt_defs[id].nparams,
-				   params, NULL, NULL, 1) &&
-	       (!post || PQsendQueryParams(s->conn, post, 0, NULL, NULL, NULL, NULL, 0)) &&
-	       PQpipelineSync(s->conn);
+	sent = claim || PQenterPipelineMode(s->conn);
+	for (int i = P_STMT; i < P__COUNT && sent; i++)
+		if (of[i] != STMT__COUNT)
+			sent = PQsendQueryPrepared(s->conn, stmt_defs[of[i]].name,
+						   stmt_defs[of[i]].nparams,
+						   i == P_STMT ? params : NULL, NULL, NULL, 1);
+	sent = sent && PQpipelineSync(s->conn);
 	if (sent) {
 		PGresult *sync;
 
-		for (int i = 0; i < 3; i++)
-			if (what[i])
+		for (int i = 0; i < P__COUNT; i++)
+			if (of[i] != STMT__COUNT)
 				r[i] = pipeline_result(s->conn);
 		sync = PQgetResult(s->conn);
 		sent = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
 		PQclear(sync);
 		sent = sent && PQexitPipelineMode(s->conn);
 	}
-	for (int i = 0; i < 3 && st == STORE_OK; i++) {
+	for (int i = 0; i < P__COUNT && sent && st == STORE_OK; i++) {
+		const char *what, *state;
 		ExecStatusType rs;
-		const char *state;
 
-		if (!what[i])
+		if (of[i] == STMT__COUNT)
 			continue;
+		what = stmt_defs[of[i]].name;
 		rs = PQresultStatus(r[i]);
-		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
+		if (rs == PGRES_COMMAND_OK ||
+		    (rs == PGRES_TUPLES_OK &&
+		     (!result_columns(of[i]) || PQnfields(r[i]) == result_columns(of[i]))))
 			continue;
-		state = r[i] ? PQresultErrorField(r[i], PG_DIAG_SQLSTATE) : NULL;
-		snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "");
-		set_error(s, what[i], r[i] && PQresultErrorMessage(r[i])[0]
-					      ? primary_message(r[i])
-					      : PQerrorMessage(s->conn));
+		failed = i;
+		st = STORE_ERROR;
+		if (rs == PGRES_TUPLES_OK) {
+			set_error(s, what, "unexpected result columns");
+		} else {
+			state = r[i] ? PQresultErrorField(r[i], PG_DIAG_SQLSTATE) : NULL;
+			snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "");
+			set_error(s, what, r[i] && PQresultErrorMessage(r[i])[0]
+						   ? primary_message(r[i])
+						   : PQerrorMessage(s->conn));
+		}
+		if (!sqlstate_is(s, SQLSTATE_KEY_TAKEN))
+			s->errors++;
+	}
+	if (!sent) {
+		set_error(s, "pipeline", PQerrorMessage(s->conn));
 		s->errors++;
+		failed = 0;
 		st = STORE_ERROR;
 	}
-	if (st == STORE_OK && (!sent || (PQresultStatus(r[1]) == PGRES_TUPLES_OK &&
-					  result_columns(id) &&
-					  PQnfields(r[1]) != result_columns(id)))) {
-		set_error(s, stmt_defs[id].name,
-			  sent ? "unexpected result columns" : PQerrorMessage(s->conn));
-		s->errors++;
-		st = STORE_ERROR;
-	}
-	if (st == STORE_OK) {
-		*out = r[1];
-		r[1] = NULL;
-	}
-	for (int i = 0; i < 3; i++)
-		PQclear(r[i]);
 	if (st != STORE_OK) {
 		if (!sent || PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is(s, "08") ||
 		    sqlstate_is(s, "57P")) {
 			log_warn("msg=\"lost the postgresql connection\" detail=%s",
 				 LOGQ(s->error));
 			disconnect(s);
-			return STORE_UNAVAILABLE;
+			st = STORE_UNAVAILABLE;
+		} else if (sqlstate_is(s, "57014")) {
+			log_warn("msg=\"statement cancelled\" detail=%s", LOGQ(s->error));
+			st = STORE_UNAVAILABLE;
+		} else if (!sqlstate_is(s, "40") && !sqlstate_is(s, SQLSTATE_KEY_TAKEN)) {
+			log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
+				  LOGQ(s->sqlstate), LOGQ(s->error));
 		}
-		log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
-			  LOGQ(s->sqlstate), LOGQ(s->error));
 	}
+	if (claim) {
+		/* The claim's outcome, for store_idem_locked(). */
+		s->claim_st = failed <= P_CLAIM || !s->conn ? st : STORE_OK;
+		PQclear(s->claim);
+		s->claim = NULL;
+		if (s->claim_st == STORE_OK) {
+			s->claim = r[P_CLAIM];
+			r[P_CLAIM] = NULL;
+		}
+	}
+	if (st == STORE_OK && id != STMT__COUNT) {
+		*out = r[P_STMT];
+		r[P_STMT] = NULL;
+	}
+	for (int i = 0; i < P__COUNT; i++)
+		PQclear(r[i]);
 	return st;
 }
 
@@ -1190,6 +1237,10 @@ static enum store_status simple(struct store *s, const char *sql)
 	PGresult *r;
 	bool ok;
 
+	if (s->claim_sent) {
+		/* The claim has not been read: read it first. */
+		(void)run_pipelined(s, STMT__COUNT, NULL, false, &r);
+	}
 	if (!s->conn) {
 		if (s->in_tx || connect_and_prepare(s) != STORE_OK)
 			return STORE_UNAVAILABLE;
@@ -1215,6 +1266,8 @@ void store_rollback(struct store *s)
 	if (s->conn && s->in_tx)
 		(void)simple(s, "ROLLBACK");
 	s->in_tx = false;
+	PQclear(s->claim);
+	s->claim = NULL;
 }
 
 bool store_in_transaction(const struct store *s)
@@ -1222,52 +1275,100 @@ bool store_in_transaction(const struct store *s)
 	return s->in_tx;
 }
 
-enum store_status store_idem_begin(struct store *s, const char *org_id,
+enum store_status store_idem_send(struct store *s, const char *org_id,
+				  const char *key)
+{
+	const char *params[] = {org_id, key};
+
+	s->sqlstate[0] = '\0';
+	if (!s->conn && connect_and_prepare(s) != STORE_OK)
+		return STORE_UNAVAILABLE;
+	PQclear(s->claim);
+	s->claim = NULL;
+	if (!PQenterPipelineMode(s->conn) ||
+	    !PQsendQueryPrepared(s->conn, stmt_defs[STMT_BEGIN].name, 0, NULL, NULL, NULL, 1) ||
+	    !PQsendQueryPrepared(s->conn, stmt_defs[STMT_IDEM_CLAIM].name,
+				 stmt_defs[STMT_IDEM_CLAIM].nparams, params, NULL, NULL, 1)) {
+		set_error(s, stmt_defs[STMT_IDEM_CLAIM].name, PQerrorMessage(s->conn));
+		s->errors++;
+		log_warn("msg=\"lost the postgresql connection\" detail=%s", LOGQ(s->error));
+		disconnect(s);
+		return STORE_UNAVAILABLE;
+	}
+	s->claim_sent = true;
+	s->claim_st = STORE_UNAVAILABLE; /* until it is read */
+	s->in_tx = true;
+	return STORE_OK;
+}
+
+enum store_status store_idem_locked(struct store *s, bool *locked)
+{
+	PGresult *r;
+
+	*locked = false;
+	if (s->claim_sent)
+		(void)run_pipelined(s, STMT__COUNT, NULL, false, &r);
+	r = s->claim;
+	s->claim = NULL;
+	if (!r)
+		return s->claim_st != STORE_OK ? s->claim_st : STORE_ERROR;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		set_error(s, stmt_defs[STMT_IDEM_CLAIM].name, "expected one row");
+		return STORE_ERROR;
+	}
+	*locked = row_bool(r);
+	PQclear(r);
+	return STORE_OK;
+}
+
+enum store_status store_idem_commit(struct store *s, const char *org_id,
+				   const char *key, const char *hash, int status,
+				   const char *location, const char *body,
+				   const char *contact_ids, bool *taken)
+{
+	char st_text[16];
+	const char *params[] = {org_id, key, hash, st_text, location, body, contact_ids};
+	PGresult *r;
+	enum store_status st;
+
+	*taken = false;
+	snprintf(st_text, sizeof(st_text), "%d", status);
+	st = run_pipelined(s, STMT_IDEM_SAVE, params, true, &r);
+	PQclear(r);
+	/* COMMIT ran and ended the transaction, or the answer failed and the
+	 * transaction waits for the caller's rollback. */
+	if (st == STORE_OK || !s->conn)
+		s->in_tx = false;
+	if (st == STORE_ERROR && sqlstate_is(s, SQLSTATE_KEY_TAKEN)) {
+		*taken = true;
+		return STORE_OK;
+	}
+	return st;
+}
+
+enum store_status store_idem_answer(struct store *s, const char *org_id,
 				   const char *key, const char *hash,
 				   struct idem_answer *out)
 {
 	const char *params[] = {org_id, key, hash};
 	PGresult *r;
 	enum store_status st;
-	const char *state;
 
 	memset(out, 0, sizeof(*out));
-	st = run_pipelined(s, "BEGIN", STMT_IDEM_CLAIM, params, NULL, &r);
-	/* BEGIN ran unless the connection was lost: roll back on failure. */
-	s->in_tx = s->conn != NULL;
+	st = run(s, STMT_IDEM_ANSWER, params, true, &r);
 	if (st != STORE_OK)
 		return st;
-	if (PQntuples(r) != 1 || !(state = col_text(r, 0, IDEM_COL_STATE))) {
+	if (PQntuples(r) != 1) {
+		/* Gone since (expired and pruned): the caller's retry runs. */
 		PQclear(r);
-		set_error(s, "idempotency_claim", "expected one row");
-		return STORE_ERROR;
+		out->state = IDEM_BUSY;
+		return STORE_OK;
 	}
 	out->rows = wrap(r);
-	out->state = strcmp(state, "replay") == 0     ? IDEM_REPLAY
-		     : strcmp(state, "mismatch") == 0 ? IDEM_MISMATCH
-		     : strcmp(state, "busy") == 0     ? IDEM_BUSY
-						      : IDEM_NEW;
+	out->state = col_bool(r, 0, IDEM_COL_SAME) ? IDEM_REPLAY : IDEM_MISMATCH;
 	out->status = (int)col_int(r, 0, IDEM_COL_STATUS);
 	out->location = col_text(r, 0, IDEM_COL_LOCATION);
 	out->body = col_text(r, 0, IDEM_COL_BODY);
 	return STORE_OK;
-}
-
-enum store_status store_idem_commit(struct store *s, const char *org_id,
-				   const char *key, const char *hash, int status,
-				   const char *location, const char *body)
-{
-	char st_text[16];
-	const char *params[] = {org_id, key, hash, st_text, location, body};
-	PGresult *r;
-	enum store_status st;
-
-	snprintf(st_text, sizeof(st_text), "%d", status);
-	st = run_pipelined(s, NULL, STMT_IDEM_SAVE, params, "COMMIT", &r);
-	PQclear(r);
-	/* COMMIT ran and ended the transaction, or the answer failed and the
-	 * transaction waits for the caller's rollback. */
-	if (st == STORE_OK || !s->conn)
-		s->in_tx = false;
-	return st;
 }

@@ -201,13 +201,38 @@ enum store_status store_field_delete(struct store *s, const char *org_id,
 	__attribute__((warn_unused_result));
 
 /* One transaction around several statements (an idempotent request):
- * opened by store_idem_begin(), ended by store_idem_commit() or
+ * opened by store_idem_send(), ended by store_idem_commit() or
  * store_rollback().  While it is open no statement is retried (an error
  * ends it), and store_in_transaction() is true. */
 void store_rollback(struct store *s);
 bool store_in_transaction(const struct store *s);
 
-enum idem_state { IDEM_NEW, IDEM_REPLAY, IDEM_MISMATCH, IDEM_BUSY };
+/* BEGIN and the key's lock (schema/018), sent without waiting: they
+ * travel with the request's first statement, in its round trip (or with
+ * store_idem_locked(), when the request runs none).  On failure the
+ * caller rolls back (store_rollback()). */
+enum store_status store_idem_send(struct store *s, const char *org_id,
+				  const char *key)
+	__attribute__((warn_unused_result));
+/* Whether the lock was taken (false: another request with the key is
+ * running), reading it now if no statement has.  Whatever the request ran
+ * since is in the transaction: unless *locked the caller rolls it back;
+ * on failure too. */
+enum store_status store_idem_locked(struct store *s, bool *locked)
+	__attribute__((warn_unused_result));
+/* The answer stored and COMMIT, in one round trip.  hash: "\\x" and 64
+ * hex digits; contact_ids: the ids of the contacts the answer shows as a
+ * text[] literal, or NULL to have PostgreSQL find them in body.  *taken:
+ * the key has a live answer already, nothing was committed, and the
+ * caller rolls back and reads it (store_idem_answer()).  On a failure
+ * other than STORE_UNAVAILABLE the caller rolls back. */
+enum store_status store_idem_commit(struct store *s, const char *org_id,
+				   const char *key, const char *hash, int status,
+				   const char *location, const char *body,
+				   const char *contact_ids, bool *taken)
+	__attribute__((warn_unused_result));
+
+enum idem_state { IDEM_REPLAY, IDEM_MISMATCH, IDEM_BUSY };
 struct idem_answer {
 	enum idem_state state;
 	int status;
@@ -215,17 +240,12 @@ struct idem_answer {
 	const char *body;     /* borrowed from rows */
 	struct store_rows *rows; /* owned by the caller */
 };
-/* BEGIN and the key's claim, in one round trip.  hash: "\\x" and 64 hex
- * digits.  On failure the caller rolls back (store_rollback()). */
-enum store_status store_idem_begin(struct store *s, const char *org_id,
+/* The key's live answer, outside a transaction: IDEM_REPLAY (the same
+ * request's, hash), IDEM_MISMATCH (another request's), or IDEM_BUSY when
+ * there is none any more (expired: a retry runs). */
+enum store_status store_idem_answer(struct store *s, const char *org_id,
 				   const char *key, const char *hash,
 				   struct idem_answer *out)
-	__attribute__((warn_unused_result));
-/* The answer stored and COMMIT, in one round trip.  On a failure other
- * than STORE_UNAVAILABLE the caller rolls back. */
-enum store_status store_idem_commit(struct store *s, const char *org_id,
-				   const char *key, const char *hash, int status,
-				   const char *location, const char *body)
 	__attribute__((warn_unused_result));
 
 enum store_status store_cache_epoch_bump(struct store *s, const char *org_id)

@@ -103,8 +103,9 @@ enum change_col {
 	CHANGE_COL__COUNT = CHANGE_COL_CONTACT + CONTACT_COL__COUNT,
 };
 
+/* The answer stored for an Idempotency-Key (STMT_IDEM_ANSWER). */
 enum idem_col {
-	IDEM_COL_STATE,
+	IDEM_COL_SAME, /* the same request (its hash) */
 	IDEM_COL_STATUS,
 	IDEM_COL_LOCATION,
 	IDEM_COL_BODY,
@@ -181,6 +182,7 @@ enum stmt {
 	STMT_FIELD_DELETE,
 	STMT_IDEM_CLAIM,
 	STMT_IDEM_SAVE,
+	STMT_IDEM_ANSWER,
 	STMT_CACHE_EPOCH_BUMP,
 	STMT_BACKEND_START,
 	STMT_END_BACKEND,
@@ -189,6 +191,8 @@ enum stmt {
 	STMT_HOST_END,
 	STMT_HOST_FORGET,
 	STMT_HOST_RELEASE,
+	STMT_BEGIN,
+	STMT_COMMIT,
 	STMT__COUNT,
 };
 
@@ -433,29 +437,41 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	/* $1 org, $2 name: true when it existed */
 	[STMT_FIELD_DELETE] = {"field_delete", 2,
 		"SELECT custom_field_delete($1, $2)"},
-	/* $1 org, $2 key, $3 request hash: schema/006_idempotency.sql */
-	[STMT_IDEM_CLAIM] = {"idempotency_claim", 3,
-		"SELECT state, status, location, body "
-		"FROM idempotency_claim($1, $2, $3::bytea)"},
-	/* $1 org, $2 key, $3 hash, $4 status, $5 Location or NULL, $6 body.
-	 * The statement of schema/006's idempotency_save(), prepared here: a
-	 * LANGUAGE sql function that writes is planned again on every call
-	 * (about 500 µs of PostgreSQL a request).  contact_ids: the ids of
-	 * the contacts the answer shows, which an erasure looks for. */
-	[STMT_IDEM_SAVE] = {"idempotency_save", 6,
-		"INSERT INTO idempotency_keys AS i (org_id, key, request_hash, "
-		"status, location, body, contact_ids) "
+	/* $1 org, $2 key: the key's lock, until the transaction ends
+	 * (schema/018_idempotency_lean.sql); false when another request
+	 * with the key holds it. */
+	[STMT_IDEM_CLAIM] = {"idempotency_lock", 2,
+		"SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7))"},
+	/* $1 org, $2 key, $3 hash, $4 status, $5 Location or NULL, $6 body,
+	 * $7 the ids of the contacts the answer shows (which an erasure looks
+	 * for) as text[], or NULL to have them read from the body.  An
+	 * expired answer of the key is replaced; a live one makes the
+	 * statement fail (SQLSTATE IK001, schema/018), so that the COMMIT
+	 * after it does not commit.  Prepared here, not schema/006's
+	 * idempotency_save(): a LANGUAGE sql function that writes is planned
+	 * again on every call (about 500 µs of PostgreSQL a request). */
+	[STMT_IDEM_SAVE] = {"idempotency_save", 7,
+		"WITH saved AS (INSERT INTO idempotency_keys AS i (org_id, key, "
+		"request_hash, status, location, body, contact_ids) "
 		"VALUES ($1, $2, $3::bytea, $4::int, $5, $6, "
-		"CASE WHEN $6 LIKE '{%' THEN ARRAY("
+		"COALESCE($7::text[], CASE WHEN $6 LIKE '{%' THEN ARRAY("
 		"SELECT DISTINCT v #>> '{}' "
 		"FROM jsonb_path_query($6::jsonb, 'lax $.**.contact.id') AS v) "
-		"ELSE '{}' END) "
+		"ELSE '{}' END)) "
 		"ON CONFLICT (org_id, key) DO UPDATE "
 		"SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, "
 		"location = EXCLUDED.location, body = EXCLUDED.body, "
 		"contact_ids = EXCLUDED.contact_ids, created_at = now(), "
 		"expires_at = now() + interval '24 hours' "
-		"WHERE i.expires_at <= now()"},
+		"WHERE i.expires_at <= now() RETURNING 1) "
+		"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM saved) "
+		"THEN idempotency_key_taken() END"},
+	/* $1 org, $2 key, $3 hash: the key's live answer, once the request's
+	 * own could not be stored. */
+	[STMT_IDEM_ANSWER] = {"idempotency_answer", 3,
+		"SELECT request_hash = $3::bytea, status, location, body "
+		"FROM idempotency_keys "
+		"WHERE org_id = $1 AND key = $2 AND expires_at > now()"},
 	/* $1 org: makes every cached entry of the organization unreachable. */
 	[STMT_CACHE_EPOCH_BUMP] = {"cache_epoch_bump", 1,
 		"UPDATE organizations SET cache_epoch = cache_epoch + 1 "
@@ -514,6 +530,10 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	[STMT_HOST_RELEASE] = {"host_release", 1,
 		"WITH o AS (DELETE FROM pool_lease_orgs WHERE host_id = $1) "
 		"DELETE FROM pool_leases WHERE host_id = $1"},
+	/* An idempotent request's transaction, prepared like the rest: sent
+	 * as text, each would be parsed again on every request. */
+	[STMT_BEGIN] = {"begin", 0, "BEGIN"},
+	[STMT_COMMIT] = {"commit", 0, "COMMIT"},
 };
 
 #endif
