@@ -19,9 +19,12 @@
 /* Tries of a statement that lost a deadlock or serialization race. */
 #define RACE_ATTEMPTS 3
 
-/* The answer of an Idempotency-Key could not be stored: the key has one
- * (schema/018_idempotency_lean.sql). */
+/* An Idempotency-Key's answer could not be stored, the key has one; its
+ * lock is held by another request (schema/018_idempotency_lean.sql).
+ * Answers, not failures: neither is logged or counted. */
 #define SQLSTATE_KEY_TAKEN "IK001"
+#define SQLSTATE_KEY_BUSY "IK002"
+#define SQLSTATE_KEY_CLASS "IK"
 
 struct store {
 	char *conninfo;
@@ -38,8 +41,9 @@ struct store {
 	/* An idempotent request's BEGIN and claim, sent by store_idem_send()
 	 * and not read yet: they go with the next statement. */
 	bool claim_sent;
-	PGresult *claim; /* the claim's row once read, until store_idem_claimed() */
+	PGresult *claim; /* the claim's row once read, until store_idem_locked() */
 	enum store_status claim_st;
+	bool claim_busy; /* the key's lock is another request's */
 };
 
 struct store_rows {
@@ -402,7 +406,7 @@ static enum store_status run_pipelined(struct store *s, enum stmt id,
 						   ? primary_message(r[i])
 						   : PQerrorMessage(s->conn));
 		}
-		if (!sqlstate_is(s, SQLSTATE_KEY_TAKEN))
+		if (!sqlstate_is(s, SQLSTATE_KEY_CLASS))
 			s->errors++;
 	}
 	if (!sent) {
@@ -421,7 +425,7 @@ static enum store_status run_pipelined(struct store *s, enum stmt id,
 		} else if (sqlstate_is(s, "57014")) {
 			log_warn("msg=\"statement cancelled\" detail=%s", LOGQ(s->error));
 			st = STORE_UNAVAILABLE;
-		} else if (!sqlstate_is(s, "40") && !sqlstate_is(s, SQLSTATE_KEY_TAKEN)) {
+		} else if (!sqlstate_is(s, "40") && !sqlstate_is(s, SQLSTATE_KEY_CLASS)) {
 			log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
 				  LOGQ(s->sqlstate), LOGQ(s->error));
 		}
@@ -429,6 +433,7 @@ static enum store_status run_pipelined(struct store *s, enum stmt id,
 	if (claim) {
 		/* The claim's outcome, for store_idem_locked(). */
 		s->claim_st = failed <= P_CLAIM || !s->conn ? st : STORE_OK;
+		s->claim_busy = failed == P_CLAIM && sqlstate_is(s, SQLSTATE_KEY_BUSY);
 		PQclear(s->claim);
 		s->claim = NULL;
 		if (s->claim_st == STORE_OK) {
@@ -1266,6 +1271,7 @@ void store_rollback(struct store *s)
 	if (s->conn && s->in_tx)
 		(void)simple(s, "ROLLBACK");
 	s->in_tx = false;
+	s->claim_busy = false;
 	PQclear(s->claim);
 	s->claim = NULL;
 }
@@ -1297,6 +1303,7 @@ enum store_status store_idem_send(struct store *s, const char *org_id,
 	}
 	s->claim_sent = true;
 	s->claim_st = STORE_UNAVAILABLE; /* until it is read */
+	s->claim_busy = false;
 	s->in_tx = true;
 	return STORE_OK;
 }
@@ -1308,6 +1315,8 @@ enum store_status store_idem_locked(struct store *s, bool *locked)
 	*locked = false;
 	if (s->claim_sent)
 		(void)run_pipelined(s, STMT__COUNT, NULL, false, &r);
+	if (s->claim_busy)
+		return STORE_OK;
 	r = s->claim;
 	s->claim = NULL;
 	if (!r)
@@ -1320,6 +1329,11 @@ enum store_status store_idem_locked(struct store *s, bool *locked)
 	*locked = row_bool(r);
 	PQclear(r);
 	return STORE_OK;
+}
+
+bool store_idem_busy(const struct store *s)
+{
+	return s->in_tx && s->claim_busy;
 }
 
 enum store_status store_idem_commit(struct store *s, const char *org_id,

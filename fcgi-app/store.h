@@ -220,6 +220,10 @@ enum store_status store_idem_send(struct store *s, const char *org_id,
  * on failure too. */
 enum store_status store_idem_locked(struct store *s, bool *locked)
 	__attribute__((warn_unused_result));
+/* The key's lock was another request's: the statements of this
+ * transaction failed for that (the request's answer is the key's 409, not
+ * an error to log). */
+bool store_idem_busy(const struct store *s);
 /* The answer stored and COMMIT, in one round trip.  hash: "\\x" and 64
  * hex digits; contact_ids: the ids of the contacts the answer shows as a
  * text[] literal, or NULL to have PostgreSQL find them in body.  *taken:

@@ -438,10 +438,13 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	[STMT_FIELD_DELETE] = {"field_delete", 2,
 		"SELECT custom_field_delete($1, $2)"},
 	/* $1 org, $2 key: the key's lock, until the transaction ends
-	 * (schema/018_idempotency_lean.sql); false when another request
-	 * with the key holds it. */
+	 * (schema/018_idempotency_lean.sql); fails with IK002 when another
+	 * request with the key holds it, so that nothing after it in the
+	 * pipeline runs. */
 	[STMT_IDEM_CLAIM] = {"idempotency_lock", 2,
-		"SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7))"},
+		"SELECT CASE WHEN pg_try_advisory_xact_lock("
+		"hashtextextended($1 || ':' || $2, 7)) THEN true "
+		"ELSE idempotency_key_busy() END"},
 	/* $1 org, $2 key, $3 hash, $4 status, $5 Location or NULL, $6 body,
 	 * $7 the ids of the contacts the answer shows (which an erasure looks
 	 * for) as text[], or NULL to have them read from the body.  An

@@ -6,7 +6,10 @@
 -- key's answer, in PL/pgSQL, before the handler's first statement.  Now
 -- the worker sends the lock (a plain prepared SELECT of
 -- pg_try_advisory_xact_lock) in one round trip with BEGIN and the
--- handler's first statement, and looks for an answer only when the
+-- handler's first statement; when another request holds the lock it calls
+-- idempotency_key_busy(), whose error skips the handler's statement (it
+-- must not wait for the other request's rows: that one answers 409 at
+-- once).  The worker looks for an answer only when the
 -- request's own answer cannot be stored: the insert of the answer finds
 -- the key's row (a live one: an expired one it replaces, as before), and
 -- calls idempotency_key_taken(), whose error ends the transaction before
@@ -22,6 +25,14 @@
 -- MultiXact when several run at once); dropped.
 
 ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_org_id_fkey;
+
+-- The error that says another request with the key is running (SQLSTATE
+-- IK002): called only when the key's lock is taken.
+CREATE FUNCTION idempotency_key_busy() RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'a request with this Idempotency-Key is running' USING ERRCODE = 'IK002';
+END $$;
 
 -- The error that says the key has an answer (SQLSTATE IK001): called only
 -- when the answer's insert stored nothing.

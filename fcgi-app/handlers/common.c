@@ -18,8 +18,9 @@ void respond_store_failure(struct app *app, const struct request *req,
 			      "the database is unavailable, try again shortly");
 		return;
 	}
-	rlog_error(req->request_id, "msg=\"database error\" detail=%s",
-		   LOGQ(store_error(app->store)));
+	if (!store_idem_busy(app->store)) /* else idem_end() answers 409 */
+		rlog_error(req->request_id, "msg=\"database error\" detail=%s",
+			   LOGQ(store_error(app->store)));
 	response_fail(res, API_INTERNAL, NULL, "internal error");
 }
 

@@ -33,11 +33,46 @@ def test_replay_returns_the_first_answer_and_writes_nothing(api):
     assert api.one(email) == first.json["contact"]
 
 
+def feed_ops(api):
+    r = api.get("/contacts/changes", params={"limit": 1000})
+    assert r.status == 200, r
+    return [(c["op"], c["id"]) for c in r.json["changes"]]
+
+
+def test_a_replay_leaves_what_was_written_since(api):
+    """The replay's answer is the first one, and nothing of the request is
+    written again: not over a later change, not into the feed."""
+    k, email = ikey(), uniq_email()
+    first = post(api, "/contacts", {"email": email, "name": "one"}, k)
+    assert first.status == 201, first
+    cid = first.json["contact"]["id"]
+    assert api.request("PATCH", "/contacts/" + cid, body={"name": "two"}).status == 200
+    again = post(api, "/contacts", {"email": email, "name": "one"}, k)
+    assert again.status == 201 and again.header("Idempotent-Replayed") == "true", again
+    assert again.raw == first.raw
+    assert api.one(email)["name"] == "two"
+    assert feed_ops(api) == [("create", cid), ("update", cid)]
+    # a replayed deletion does not delete the contact restored since
+    kd = ikey()
+    d = api.request("DELETE", "/contacts/" + cid, headers={"Idempotency-Key": kd})
+    assert d.status == 200 and d.json["contact"]["status"] == "deleted", d
+    restored = api.post("/contacts", {"email": email})
+    assert restored.status == 200 and restored.json["contact"]["status"] == "active", restored
+    d2 = api.request("DELETE", "/contacts/" + cid, headers={"Idempotency-Key": kd})
+    assert d2.status == 200 and d2.header("Idempotent-Replayed") == "true", d2
+    assert d2.raw == d.raw
+    assert api.get("/contacts/" + cid).json["contact"]["status"] == "active"
+    assert [op for op, _ in feed_ops(api)] == ["create", "update", "delete", "update"]
+
+
 def test_mismatch(api):
     k, email = ikey(), uniq_email()
     assert post(api, "/contacts", {"email": email}, k).status == 201
     assert_error(post(api, "/contacts", {"email": email, "name": "x"}, k), 422,
                  "idempotency_mismatch")
+    other = uniq_email()
+    assert_error(post(api, "/contacts", {"email": other}, k), 422, "idempotency_mismatch")
+    assert api.find(other) == []
     assert_error(api.request("PATCH", "/contacts/ZZZZZZZZZ", body={"name": "x"},
                              headers={"Idempotency-Key": k}),
                  422, "idempotency_mismatch")
@@ -152,10 +187,16 @@ def test_expired_keys_are_processed_again(api, sql):
 def test_an_erasure_removes_the_answers_that_show_the_contact(api, sql):
     k, email = ikey(), uniq_email()
     c = post(api, "/contacts", {"email": email, "name": "Personal Name"}, k).json["contact"]
-    kb = ikey()
-    assert post(api, "/contacts/bulk", {"contacts": [{"email": email}]}, kb).status == 200
+    kb, other = ikey(), uniq_email()
+    bulk = post(api, "/contacts/bulk", {"contacts": [{"email": other}, {"email": email}]}, kb)
+    assert bulk.status == 200, bulk
+    ids = [row["contact"]["id"] for row in bulk.json["results"]]
     n = sql("SELECT count(*) FROM idempotency_keys WHERE org_id = '%s'" % api.org_id)
     assert int(n) == 2
+    # what an erasure looks for: the ids of the contacts each answer shows
+    shown = sql("SELECT array_to_string(contact_ids, ' ') FROM idempotency_keys "
+                "WHERE org_id = '%s' AND key = '%s'" % (api.org_id, kb))
+    assert shown.split() == ids and ids[1] == c["id"], (shown, ids)
     assert api.request("DELETE", "/contacts/%s?erase=true" % c["id"]).status == 204
     left = sql("SELECT count(*) FROM idempotency_keys WHERE org_id = '%s' "
                "AND body LIKE '%%Personal Name%%' OR body LIKE '%%%s%%'"
