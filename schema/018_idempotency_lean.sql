@@ -27,9 +27,10 @@
 ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_org_id_fkey;
 
 -- The error that says another request with the key is running (SQLSTATE
--- IK002): called only when the key's lock is taken.
+-- IK002): called only when the key's lock is taken.  (Neither function
+-- plans anything; the setting is every PL/pgSQL function's, schema/010.)
 CREATE FUNCTION idempotency_key_busy() RETURNS boolean
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     RAISE EXCEPTION 'a request with this Idempotency-Key is running' USING ERRCODE = 'IK002';
 END $$;
@@ -37,7 +38,7 @@ END $$;
 -- The error that says the key has an answer (SQLSTATE IK001): called only
 -- when the answer's insert stored nothing.
 CREATE FUNCTION idempotency_key_taken() RETURNS boolean
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     RAISE EXCEPTION 'this Idempotency-Key has an answer' USING ERRCODE = 'IK001';
 END $$;
