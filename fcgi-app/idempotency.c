@@ -54,6 +54,7 @@ static void replay(struct response *res, const struct idem_answer *a)
 	buf_reset(&res->body);
 	buf_puts(&res->body, a->body ? a->body : "");
 	res->status = a->status;
+	res->error_code = NULL; /* the handler's, if it failed, is not the answer */
 	res->content_type = res->body.len ? "application/json" : NULL;
 	if (a->location)
 		response_header(res, "Location", "%s", a->location);
