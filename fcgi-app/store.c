@@ -258,6 +258,50 @@ static int result_columns(enum stmt id)
 	}
 }
 
+/* A statement's failure, from its result r (NULL: none came), into
+ * s->sqlstate and s->error.  Counted, but an answer of an
+ * Idempotency-Key (SQLSTATE_KEY_CLASS) is not a failure. */
+static void record_failure(struct store *s, const char *what, const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "");
+	set_error(s, what, r && PQresultErrorMessage(r)[0] ? primary_message(r)
+							   : PQerrorMessage(s->conn));
+	if (!sqlstate_is(s, SQLSTATE_KEY_CLASS))
+		s->errors++;
+}
+
+static bool connection_lost(const struct store *s)
+{
+	return PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is(s, "08") ||
+	       sqlstate_is(s, "57P");
+}
+
+/* What the failure recorded last means for the caller, logged: the
+ * connection lost (it is closed) or the statement cancelled, 503; any
+ * other, 500 (a lost race and a key's answer are not logged: the caller
+ * deals with them). */
+static enum store_status failure_status(struct store *s)
+{
+	if (connection_lost(s)) {
+		log_warn("msg=\"lost the postgresql connection\" detail=%s", LOGQ(s->error));
+		disconnect(s);
+		return STORE_UNAVAILABLE;
+	}
+	if (sqlstate_is(s, "57014")) {
+		/* query_canceled: statement_timeout (or an operator's
+		 * pg_cancel_backend); the connection stays.  503, not retried:
+		 * nginx would give up on it first. */
+		log_warn("msg=\"statement cancelled\" detail=%s", LOGQ(s->error));
+		return STORE_UNAVAILABLE;
+	}
+	if (!sqlstate_is(s, "40") && !sqlstate_is(s, SQLSTATE_KEY_CLASS))
+		log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
+			  LOGQ(s->sqlstate), LOGQ(s->error));
+	return STORE_ERROR;
+}
+
 /* Runs a prepared statement.  A read (retry true) whose connection turns out
  * to be lost is tried once more on a new connection; any statement that
  * lost a deadlock or serialization race (rolled back whole) is tried up to
@@ -270,7 +314,7 @@ static enum store_status run(struct store *s, enum stmt id,
 	for (int attempt = 0, lost = 0; attempt < RACE_ATTEMPTS; attempt++) {
 		PGresult *r;
 		ExecStatusType st;
-		const char *state;
+		enum store_status failed;
 
 		s->sqlstate[0] = '\0';
 		if (s->claim_sent) /* in the claim's round trip */
@@ -294,37 +338,18 @@ static enum store_status run(struct store *s, enum stmt id,
 			*out = r;
 			return STORE_OK;
 		}
-		state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-		snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "");
-		set_error(s, stmt_defs[id].name,
-			  r ? primary_message(r) : PQerrorMessage(s->conn));
+		record_failure(s, stmt_defs[id].name, r);
 		PQclear(r);
-		s->errors++;
-		if (PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is(s, "08") ||
-		    sqlstate_is(s, "57P")) {
-			log_warn("msg=\"lost the postgresql connection\" detail=%s",
-				 LOGQ(s->error));
-			disconnect(s);
-			if (retry && !s->in_tx && lost++ == 0)
-				continue;
-			return STORE_UNAVAILABLE;
-		}
 		/* A lost race rolled back the statement, and in a transaction
 		 * the whole of it: only a statement of its own is tried again. */
-		if ((sqlstate_is(s, "40001") || sqlstate_is(s, "40P01")) && !s->in_tx)
+		if (!connection_lost(s) && !s->in_tx &&
+		    (sqlstate_is(s, "40001") || sqlstate_is(s, "40P01")))
 			continue;
-		if (sqlstate_is(s, "40"))
-			break;
-		if (sqlstate_is(s, "57014")) {
-			/* query_canceled: statement_timeout (or an operator's
-			 * pg_cancel_backend); the connection stays.  503, not
-			 * retried: nginx would give up on it first. */
-			log_warn("msg=\"statement cancelled\" detail=%s", LOGQ(s->error));
-			return STORE_UNAVAILABLE;
-		}
-		log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
-			  LOGQ(s->sqlstate), LOGQ(s->error));
-		return STORE_ERROR;
+		failed = failure_status(s);
+		if (failed == STORE_UNAVAILABLE && !s->conn && retry && !s->in_tx &&
+		    lost++ == 0)
+			continue; /* a read, on a new connection */
+		return failed;
 	}
 	return sqlstate_is(s, "40") ? STORE_ERROR : STORE_UNAVAILABLE;
 }
@@ -384,7 +409,7 @@ static enum store_status run_pipelined(struct store *s, enum stmt id,
 		sent = sent && PQexitPipelineMode(s->conn);
 	}
 	for (int i = 0; i < P__COUNT && sent && st == STORE_OK; i++) {
-		const char *what, *state;
+		const char *what;
 		ExecStatusType rs;
 
 		if (of[i] == STMT__COUNT)
@@ -399,15 +424,10 @@ static enum store_status run_pipelined(struct store *s, enum stmt id,
 		st = STORE_ERROR;
 		if (rs == PGRES_TUPLES_OK) {
 			set_error(s, what, "unexpected result columns");
-		} else {
-			state = r[i] ? PQresultErrorField(r[i], PG_DIAG_SQLSTATE) : NULL;
-			snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "");
-			set_error(s, what, r[i] && PQresultErrorMessage(r[i])[0]
-						   ? primary_message(r[i])
-						   : PQerrorMessage(s->conn));
-		}
-		if (!sqlstate_is(s, SQLSTATE_KEY_CLASS))
 			s->errors++;
+		} else {
+			record_failure(s, what, r[i]);
+		}
 	}
 	if (!sent) {
 		set_error(s, "pipeline", PQerrorMessage(s->conn));
@@ -416,18 +436,13 @@ static enum store_status run_pipelined(struct store *s, enum stmt id,
 		st = STORE_ERROR;
 	}
 	if (st != STORE_OK) {
-		if (!sent || PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is(s, "08") ||
-		    sqlstate_is(s, "57P")) {
+		if (!sent) {
 			log_warn("msg=\"lost the postgresql connection\" detail=%s",
 				 LOGQ(s->error));
 			disconnect(s);
 			st = STORE_UNAVAILABLE;
-		} else if (sqlstate_is(s, "57014")) {
-			log_warn("msg=\"statement cancelled\" detail=%s", LOGQ(s->error));
-			st = STORE_UNAVAILABLE;
-		} else if (!sqlstate_is(s, "40") && !sqlstate_is(s, SQLSTATE_KEY_CLASS)) {
-			log_error("msg=\"statement failed\" sqlstate=%s detail=%s",
-				  LOGQ(s->sqlstate), LOGQ(s->error));
+		} else {
+			st = failure_status(s);
 		}
 	}
 	if (claim) {
