@@ -28,7 +28,7 @@ struct app {
 	int slot_index;           /* this worker's slot, in both tables */
 	struct hostlease *lease;  /* borrowed: the pool's lease in PostgreSQL */
 	struct hostlease_claims claims; /* the organizations it was claimed for */
-	struct buf scratch;       /* reused: cache entries, keys */
+	struct buf scratch;       /* reused: an answer's head, the ids an idempotent answer shows */
 	/* The request's Idempotency-Key (idempotency.c), while its
 	 * transaction is open, and the write whose publication waits for
 	 * its commit (0: none). */

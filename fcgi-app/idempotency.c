@@ -192,7 +192,6 @@ void idem_end(struct app *app, const struct request *req,
 	uint64_t note = app->deferred_note;
 	struct idem_answer a = {.state = IDEM_BUSY};
 	bool locked, taken = false;
-	struct buf ids;
 	const char *body;
 	enum store_status st;
 
@@ -202,12 +201,10 @@ void idem_end(struct app *app, const struct request *req,
 	app->deferred_note = 0;
 	st = store_idem_locked(app->store, &locked);
 	if (st == STORE_OK && locked && res->status < 500) {
-		buf_init(&ids);
 		body = res->body.data ? res->body.data : "";
 		st = store_idem_commit(app->store, org, key, app->idem_hash, res->status,
 				       location_of(res, location, sizeof(location)), body,
-				       answer_contact_ids(body, &ids), &taken);
-		buf_cleanup(&ids);
+				       answer_contact_ids(body, &app->scratch), &taken);
 		if (st == STORE_OK && !taken) {
 			/* Committed, not answered: where a test kills the worker. */
 			FAULT_POINT("after_commit");
