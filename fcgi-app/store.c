@@ -216,6 +216,7 @@ static int result_columns(enum stmt id)
 	case STMT_LIST_MEMBERS_PAGE_ALL:
 		return CONTACT_COL__COUNT;
 	case STMT_CONTACT_UPSERT:
+	case STMT_CONTACT_CREATE_LISTS:
 	case STMT_CONTACT_BULK:
 	case STMT_CONTACT_PATCH:
 	case STMT_CONTACT_DELETE:
@@ -867,6 +868,9 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 	const char *params[13];
 	PGresult *r = NULL;
 	enum store_status st = STORE_ERROR;
+	/* Lists named: most likely a create with its memberships. */
+	enum stmt which = in->nlists > 0 && !in->custom ? STMT_CONTACT_CREATE_LISTS
+							: STMT_CONTACT_UPSERT;
 
 	memset(out, 0, sizeof(*out));
 	write_params_init(&w, in);
@@ -891,7 +895,7 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 			st = STORE_ERROR;
 			break;
 		}
-		st = run(s, STMT_CONTACT_UPSERT, params, false, &r);
+		st = run(s, which, params, false, &r);
 		if (st != STORE_ERROR || !sqlstate_is(s, "23505") ||
 		    !strstr(s->error, "contacts_org_id"))
 			break;
@@ -899,7 +903,7 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 	write_params_cleanup(&w);
 	if (st != STORE_OK)
 		return st;
-	return write_outcome(s, STMT_CONTACT_UPSERT, r, out);
+	return write_outcome(s, which, r, out);
 }
 
 enum store_status store_contact_patch(struct store *s, const char *org_id,

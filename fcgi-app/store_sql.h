@@ -158,6 +158,7 @@ enum stmt {
 	STMT_CONTACTS_PAGE,
 	STMT_CONTACTS_PAGE_ALL,
 	STMT_CONTACT_UPSERT,
+	STMT_CONTACT_CREATE_LISTS,
 	STMT_CONTACT_PATCH,
 	STMT_CONTACT_BULK,
 	STMT_CONTACT_DELETE,
@@ -320,6 +321,46 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"THEN 128 ELSE 0 END, "
 		"$6, $7, $8, $9, $10, $11::text[], $12::text[], $13::jsonb) x "
 		"WHERE NOT EXISTS (SELECT 1 FROM u)) "
+		"SELECT " WRITE_COLUMNS " FROM w"},
+	/* The same parameters, for a request that names lists (and no custom
+	 * fields): a create of a new email, with its memberships, in this one
+	 * statement (o, i, m) instead of contact_upsert's dozen.  Anything else
+	 * is left to the function, which then runs because i inserted nothing:
+	 * the email has a contact (an update), a list is unknown (the refusal),
+	 * the email is suppressed, a concurrent create of it won (ON CONFLICT),
+	 * or the organization's row changed since this statement's snapshot
+	 * (o.same: an erasure's suppression may be missing from the snapshot;
+	 * the function reads them again after the share lock).  As in the
+	 * function: the organization's row shared, the position drawn just
+	 * before the insert, the memberships in the lists' id order. */
+	[STMT_CONTACT_CREATE_LISTS] = {"contact_create_lists", 13,
+		"WITH o AS MATERIALIZED (SELECT g.pos_seq, g.suppressions > 0 "
+		"AND EXISTS (SELECT 1 FROM suppressions s WHERE s.org_id = $1 "
+		"AND s.hash = suppress_hash(g.suppress_key, email_key($4))) AS suppressed, "
+		"g.xmin = (SELECT h.xmin FROM organizations h WHERE h.id = $1) AS same "
+		"FROM organizations g WHERE g.id = $1 AND $13::jsonb IS NULL "
+		"AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.org_id = $1 "
+		"AND c.email_key = email_key($4)) "
+		"AND NOT EXISTS (SELECT 1 FROM unnest($11::text[] || $12::text[]) AS x (id) "
+		"WHERE NOT EXISTS (SELECT 1 FROM lists l WHERE l.org_id = $1 "
+		"AND l.id = x.id AND l.deleted_at IS NULL)) FOR SHARE OF g), "
+		"i AS (INSERT INTO contacts AS t (org_id, pos, id, email, email_key, eid, "
+		"name, phone, company, type, status, fields, created_at, updated_at) "
+		"SELECT $1, nextval(o.pos_seq), $2, $3, email_key($4), $6, $7, $8, $9, "
+		"coalesce($10, 'customer'), 'active', '{}', clock_timestamp(), "
+		"clock_timestamp() FROM o WHERE o.same AND NOT o.suppressed "
+		"ON CONFLICT (org_id, email_key) DO NOTHING RETURNING t.*), "
+		"m AS (INSERT INTO list_members (org_id, list_id, pos, contact_id, live) "
+		"SELECT $1, l.id, nextval(l.pos_seq), i.id, true FROM i "
+		"JOIN lists l ON l.org_id = $1 AND l.id = ANY ($11::text[]) "
+		"ORDER BY l.id RETURNING 1), "
+		"w AS (SELECT ROW(i.*)::contacts AS c, 'IMPORT_CREATE'::text AS action, "
+		"(SELECT count(*) FROM m)::int AS lists_updated, 0 AS lists_removed, "
+		"NULL::text AS err, NULL::text AS err_field, NULL::text AS err_detail, "
+		"NULL::text AS prev_email_key, NULL::text AS prev_status FROM i "
+		"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, $5::int, "
+		"$6, $7, $8, $9, $10, $11::text[], $12::text[], $13::jsonb) x "
+		"WHERE NOT EXISTS (SELECT 1 FROM i)) "
 		"SELECT " WRITE_COLUMNS " FROM w"},
 	[STMT_CONTACT_PATCH] = {"contact_patch", 14,
 		"SELECT " WRITE_COLUMNS " FROM contact_patch($1, $2, $3::int, $4, "
