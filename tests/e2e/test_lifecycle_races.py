@@ -109,6 +109,33 @@ def test_erase_with_suppression_racing_creates(api):
                      "suppressed", "email")
 
 
+def test_creates_of_one_new_email_naming_lists_race(api):
+    """Creates naming lists are one statement when the email is new
+    (STMT_CONTACT_CREATE_LISTS); those that lose the race to the email
+    update the winner's contact. One contact, each membership added once,
+    the lists' counts and pages agree."""
+    for rnd in range(6):
+        a, b = api.new_list(), api.new_list()
+        email = uniq_email("rl%d" % rnd)
+        spellings = [email, email.upper(), " " + email, email.lower()]
+        reqs = [("POST", "/contacts",
+                 {"email": e, "name": "racer %d" % k,
+                  "addToLists": [a["id"], b["id"]] if k % 2 else [a["id"]]})
+                for k, e in enumerate(spellings)]
+        res = fire(api, reqs)
+        assert_sane(res)
+        assert sorted(s for s, _ in res) == [200, 200, 200, 201], res
+        ids = {body["contact"]["id"] for _, body in res}
+        assert len(ids) == 1, res
+        # a added once, b once (by whichever of the two naming it ran first)
+        assert sum(body["listsUpdated"] for _, body in res) == 2, res
+        found = api.find(email)
+        assert [c["id"] for c in found] == list(ids), found
+        for lst in (a, b):
+            assert [m["id"] for m in api.members(lst["id"])] == list(ids), res
+            assert api.get_list(lst["id"])["count"] == 1, res
+
+
 def test_two_contacts_patched_to_one_email(api):
     for rnd in range(8):
         a, b, c = api.create(), api.create(), api.create()
