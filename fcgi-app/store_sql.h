@@ -198,6 +198,38 @@ enum stmt {
 };
 
 /* The most parameters of any statement. */
+/* The update of STMT_CONTACT_UPSERT and STMT_CONTACT_CREATE_LISTS, up to
+ * its conditions: the SET list is contact_upsert's (schema/003_lifecycle.sql,
+ * 015), a deleted contact comes back as it was. */
+#define UPSERT_UPDATE                                                        \
+	"UPDATE contacts AS t SET "                                          \
+	"eid = CASE WHEN $5::int & 1 <> 0 THEN $6 ELSE t.eid END, "         \
+	"name = CASE WHEN $5::int & 2 <> 0 THEN $7 ELSE t.name END, "       \
+	"phone = CASE WHEN $5::int & 4 <> 0 THEN $8 ELSE t.phone END, "     \
+	"company = CASE WHEN $5::int & 8 <> 0 THEN $9 ELSE t.company END, " \
+	"type = CASE WHEN $5::int & 16 <> 0 THEN $10 ELSE t.type END, "     \
+	"status = CASE WHEN t.status <> 'deleted' THEN t.status "           \
+	"WHEN t.prior_status = 'unsubscribed' THEN 'unsubscribed' "          \
+	"ELSE 'active' END, "                                                \
+	"updated_at = clock_timestamp(), last_action = 'IMPORT_UPDATE' "    \
+	"WHERE t.org_id = $1 AND t.email_key = email_key($4)"
+
+/* contact_upsert's arguments after p_fields. */
+#define UPSERT_ARGS \
+	"$6, $7, $8, $9, $10, $11::text[], $12::text[], $13::jsonb"
+
+/* Every list $11 and $12 name exists (contact_write_refusal's check). */
+#define LISTS_KNOWN                                                          \
+	"NOT EXISTS (SELECT 1 FROM unnest($11::text[] || $12::text[]) AS x (id) " \
+	"WHERE NOT EXISTS (SELECT 1 FROM lists l WHERE l.org_id = $1 "       \
+	"AND l.id = x.id AND l.deleted_at IS NULL))"
+
+/* The columns of type contact_write after lists_removed, of a write that
+ * was not refused. */
+#define WRITE_NO_ERROR                                                        \
+	"NULL::text AS err, NULL::text AS err_field, NULL::text AS err_detail, " \
+	"NULL::text AS prev_email_key, NULL::text AS prev_status"
+
 #define STMT_MAX_PARAMS 14
 
 /* GET /contacts?updated_since= ($1 org, $2 time, $3 offset, $4 limit),
@@ -298,52 +330,37 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	 * (schema/003_lifecycle.sql, 015): a deleted contact comes back as it
 	 * was. */
 	[STMT_CONTACT_UPSERT] = {"contact_upsert", 13,
-		"WITH u AS (UPDATE contacts AS t SET "
-		"eid = CASE WHEN $5::int & 1 <> 0 THEN $6 ELSE t.eid END, "
-		"name = CASE WHEN $5::int & 2 <> 0 THEN $7 ELSE t.name END, "
-		"phone = CASE WHEN $5::int & 4 <> 0 THEN $8 ELSE t.phone END, "
-		"company = CASE WHEN $5::int & 8 <> 0 THEN $9 ELSE t.company END, "
-		"type = CASE WHEN $5::int & 16 <> 0 THEN $10 ELSE t.type END, "
-		"status = CASE WHEN t.status <> 'deleted' THEN t.status "
-		"WHEN t.prior_status = 'unsubscribed' THEN 'unsubscribed' "
-		"ELSE 'active' END, "
-		"updated_at = clock_timestamp(), last_action = 'IMPORT_UPDATE' "
-		"WHERE t.org_id = $1 AND t.email_key = email_key($4) "
-		"AND cardinality($11::text[]) = 0 AND cardinality($12::text[]) = 0 "
-		"AND $13::jsonb IS NULL RETURNING t.*), "
+		"WITH u AS (" UPSERT_UPDATE " AND cardinality($11::text[]) = 0 "
+		"AND cardinality($12::text[]) = 0 AND $13::jsonb IS NULL RETURNING t.*), "
 		"w AS (SELECT ROW(u.*)::contacts AS c, 'IMPORT_UPDATE'::text AS action, "
-		"0 AS lists_updated, 0 AS lists_removed, NULL::text AS err, "
-		"NULL::text AS err_field, NULL::text AS err_detail, "
-		"NULL::text AS prev_email_key, NULL::text AS prev_status FROM u "
+		"0 AS lists_updated, 0 AS lists_removed, " WRITE_NO_ERROR " FROM u "
 		"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, "
 		"$5::int | CASE WHEN cardinality($11::text[]) = 0 "
 		"AND cardinality($12::text[]) = 0 AND $13::jsonb IS NULL "
-		"THEN 128 ELSE 0 END, "
-		"$6, $7, $8, $9, $10, $11::text[], $12::text[], $13::jsonb) x "
+		"THEN 128 ELSE 0 END, " UPSERT_ARGS ") x "
 		"WHERE NOT EXISTS (SELECT 1 FROM u)) "
 		"SELECT " WRITE_COLUMNS " FROM w"},
-	/* The same parameters, for a request that names lists (and no custom
-	 * fields): a create of a new email, with its memberships, in this one
-	 * statement (o, i, m) instead of contact_upsert's dozen.  Anything else
-	 * is left to the function, which then runs because i inserted nothing:
-	 * the email has a contact (an update), a list is unknown (the refusal),
-	 * the email is suppressed, a concurrent create of it won (ON CONFLICT),
-	 * or the organization's row changed since this statement's snapshot
-	 * (o.same: an erasure's suppression may be missing from the snapshot;
-	 * the function reads them again after the share lock).  As in the
-	 * function: the organization's row shared, the position drawn just
-	 * before the insert, the memberships in the lists' id order. */
-	[STMT_CONTACT_CREATE_LISTS] = {"contact_create_lists", 13,
-		"WITH o AS MATERIALIZED (SELECT g.pos_seq, g.suppressions > 0 "
+	/* The same parameters, for a request that names lists and no custom
+	 * fields.  The update (u) or the create (o, i) and the new contact's
+	 * memberships (m) are this one statement instead of contact_upsert's
+	 * dozen; an update's memberships are contact_lists_apply's, whose
+	 * statements see what committed while u waited for the contact's row.
+	 * The function runs only when neither u nor i wrote: a list is unknown
+	 * (its refusal), the email is suppressed, a concurrent create of it won
+	 * (ON CONFLICT), or the organization's row changed since this
+	 * statement's snapshot (o.same: an erasure's suppression may be newer
+	 * than the snapshot; the function reads them again after the share
+	 * lock).  As in the function: the organization's row shared, the
+	 * position drawn just before the insert, memberships in list id order. */
+	[STMT_CONTACT_CREATE_LISTS] = {"contact_upsert_lists", 13,
+		"WITH u AS (" UPSERT_UPDATE " AND $13::jsonb IS NULL AND " LISTS_KNOWN
+		" RETURNING t.*), "
+		"o AS MATERIALIZED (SELECT g.pos_seq, g.suppressions > 0 "
 		"AND EXISTS (SELECT 1 FROM suppressions s WHERE s.org_id = $1 "
 		"AND s.hash = suppress_hash(g.suppress_key, email_key($4))) AS suppressed, "
 		"g.xmin = (SELECT h.xmin FROM organizations h WHERE h.id = $1) AS same "
 		"FROM organizations g WHERE g.id = $1 AND $13::jsonb IS NULL "
-		"AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.org_id = $1 "
-		"AND c.email_key = email_key($4)) "
-		"AND NOT EXISTS (SELECT 1 FROM unnest($11::text[] || $12::text[]) AS x (id) "
-		"WHERE NOT EXISTS (SELECT 1 FROM lists l WHERE l.org_id = $1 "
-		"AND l.id = x.id AND l.deleted_at IS NULL)) FOR SHARE OF g), "
+		"AND NOT EXISTS (SELECT 1 FROM u) AND " LISTS_KNOWN " FOR SHARE OF g), "
 		"i AS (INSERT INTO contacts AS t (org_id, pos, id, email, email_key, eid, "
 		"name, phone, company, type, status, fields, created_at, updated_at) "
 		"SELECT $1, nextval(o.pos_seq), $2, $3, email_key($4), $6, $7, $8, $9, "
@@ -354,13 +371,15 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"SELECT $1, l.id, nextval(l.pos_seq), i.id, true FROM i "
 		"JOIN lists l ON l.org_id = $1 AND l.id = ANY ($11::text[]) "
 		"ORDER BY l.id RETURNING 1), "
-		"w AS (SELECT ROW(i.*)::contacts AS c, 'IMPORT_CREATE'::text AS action, "
-		"(SELECT count(*) FROM m)::int AS lists_updated, 0 AS lists_removed, "
-		"NULL::text AS err, NULL::text AS err_field, NULL::text AS err_detail, "
-		"NULL::text AS prev_email_key, NULL::text AS prev_status FROM i "
+		"w AS (SELECT ROW(u.*)::contacts AS c, 'IMPORT_UPDATE'::text AS action, "
+		"a.added AS lists_updated, a.removed AS lists_removed, " WRITE_NO_ERROR " "
+		"FROM u, contact_lists_apply($1, u.id, u.status <> 'deleted', "
+		"$11::text[], $12::text[]) a "
+		"UNION ALL SELECT ROW(i.*)::contacts, 'IMPORT_CREATE', "
+		"(SELECT count(*) FROM m)::int, 0, " WRITE_NO_ERROR " FROM i "
 		"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, $5::int, "
-		"$6, $7, $8, $9, $10, $11::text[], $12::text[], $13::jsonb) x "
-		"WHERE NOT EXISTS (SELECT 1 FROM i)) "
+		 UPSERT_ARGS ") x "
+		"WHERE NOT EXISTS (SELECT 1 FROM u) AND NOT EXISTS (SELECT 1 FROM i)) "
 		"SELECT " WRITE_COLUMNS " FROM w"},
 	[STMT_CONTACT_PATCH] = {"contact_patch", 14,
 		"SELECT " WRITE_COLUMNS " FROM contact_patch($1, $2, $3::int, $4, "
