@@ -783,7 +783,7 @@ static const char *const explain_params[STMT__COUNT][STMT_MAX_PARAMS] = {
 	[STMT_CONTACTS_PAGE_ALL] = {"ORG", "990000", "1000"},
 	[STMT_CONTACT_UPSERT] = {"ORG", "AAAAAAAAA", "ann@example.com", "ann@example.com",
 				 "0", NULL, NULL, NULL, NULL, NULL, "{}", "{}", NULL},
-	[STMT_CONTACT_CREATE_LISTS] = {"ORG", "AAAAAAAAA", "ann@example.com", "ann@example.com",
+	[STMT_CONTACT_UPSERT_LISTS] = {"ORG", "AAAAAAAAA", "ann@example.com", "ann@example.com",
 				       "0", NULL, NULL, NULL, NULL, NULL, "{AAAAAAAAA}", "{}",
 				       NULL},
 	[STMT_CONTACT_PATCH] = {"ORG", "AAAAAAAAA", "2", NULL, NULL, NULL, "Ann",

@@ -216,7 +216,7 @@ static int result_columns(enum stmt id)
 	case STMT_LIST_MEMBERS_PAGE_ALL:
 		return CONTACT_COL__COUNT;
 	case STMT_CONTACT_UPSERT:
-	case STMT_CONTACT_CREATE_LISTS:
+	case STMT_CONTACT_UPSERT_LISTS:
 	case STMT_CONTACT_BULK:
 	case STMT_CONTACT_PATCH:
 	case STMT_CONTACT_DELETE:
@@ -868,8 +868,8 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 	const char *params[13];
 	PGresult *r = NULL;
 	enum store_status st = STORE_ERROR;
-	/* Lists named: most likely a create with its memberships. */
-	enum stmt which = in->nlists > 0 && !in->custom ? STMT_CONTACT_CREATE_LISTS
+	/* Lists named (and no custom fields): their own statement. */
+	enum stmt which = in->nlists > 0 && !in->custom ? STMT_CONTACT_UPSERT_LISTS
 							: STMT_CONTACT_UPSERT;
 
 	memset(out, 0, sizeof(*out));

@@ -158,7 +158,7 @@ enum stmt {
 	STMT_CONTACTS_PAGE,
 	STMT_CONTACTS_PAGE_ALL,
 	STMT_CONTACT_UPSERT,
-	STMT_CONTACT_CREATE_LISTS,
+	STMT_CONTACT_UPSERT_LISTS,
 	STMT_CONTACT_PATCH,
 	STMT_CONTACT_BULK,
 	STMT_CONTACT_DELETE,
@@ -198,7 +198,7 @@ enum stmt {
 };
 
 /* The most parameters of any statement. */
-/* The update of STMT_CONTACT_UPSERT and STMT_CONTACT_CREATE_LISTS, up to
+/* The update of STMT_CONTACT_UPSERT and STMT_CONTACT_UPSERT_LISTS, up to
  * its conditions: the SET list is contact_upsert's (schema/003_lifecycle.sql,
  * 015), a deleted contact comes back as it was. */
 #define UPSERT_UPDATE                                                        \
@@ -341,45 +341,22 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"WHERE NOT EXISTS (SELECT 1 FROM u)) "
 		"SELECT " WRITE_COLUMNS " FROM w"},
 	/* The same parameters, for a request that names lists and no custom
-	 * fields.  The update (u) or the create (o, i) and the new contact's
-	 * memberships (m) are this one statement instead of contact_upsert's
-	 * dozen; an update's memberships are contact_lists_apply's, whose
-	 * statements see what committed while u waited for the contact's row.
-	 * The function runs only when neither u nor i wrote: a list is unknown
-	 * (its refusal), the email is suppressed, a concurrent create of it won
-	 * (ON CONFLICT), or the organization's row changed since this
-	 * statement's snapshot (o.same: an erasure's suppression may be newer
-	 * than the snapshot; the function reads them again after the share
-	 * lock).  As in the function: the organization's row shared, the
-	 * position drawn just before the insert, memberships in list id order. */
-	[STMT_CONTACT_CREATE_LISTS] = {"contact_upsert_lists", 13,
-		"WITH u AS (" UPSERT_UPDATE " AND $13::jsonb IS NULL AND " LISTS_KNOWN
-		" RETURNING t.*), "
-		"o AS MATERIALIZED (SELECT g.pos_seq, g.suppressions > 0 "
-		"AND EXISTS (SELECT 1 FROM suppressions s WHERE s.org_id = $1 "
-		"AND s.hash = suppress_hash(g.suppress_key, email_key($4))) AS suppressed, "
-		"g.xmin = (SELECT h.xmin FROM organizations h WHERE h.id = $1) AS same "
-		"FROM organizations g WHERE g.id = $1 AND $13::jsonb IS NULL "
-		"AND NOT EXISTS (SELECT 1 FROM u) AND " LISTS_KNOWN " FOR SHARE OF g), "
-		"i AS (INSERT INTO contacts AS t (org_id, pos, id, email, email_key, eid, "
-		"name, phone, company, type, status, fields, created_at, updated_at) "
-		"SELECT $1, nextval(o.pos_seq), $2, $3, email_key($4), $6, $7, $8, $9, "
-		"coalesce($10, 'customer'), 'active', '{}', clock_timestamp(), "
-		"clock_timestamp() FROM o WHERE o.same AND NOT o.suppressed "
-		"ON CONFLICT (org_id, email_key) DO NOTHING RETURNING t.*), "
-		"m AS (INSERT INTO list_members (org_id, list_id, pos, contact_id, live) "
-		"SELECT $1, l.id, nextval(l.pos_seq), i.id, true FROM i "
-		"JOIN lists l ON l.org_id = $1 AND l.id = ANY ($11::text[]) "
-		"ORDER BY l.id RETURNING 1), "
-		"w AS (SELECT ROW(u.*)::contacts AS c, 'IMPORT_UPDATE'::text AS action, "
-		"a.added AS lists_updated, a.removed AS lists_removed, " WRITE_NO_ERROR " "
-		"FROM u, contact_lists_apply($1, u.id, u.status <> 'deleted', "
-		"$11::text[], $12::text[]) a "
-		"UNION ALL SELECT ROW(i.*)::contacts, 'IMPORT_CREATE', "
-		"(SELECT count(*) FROM m)::int, 0, " WRITE_NO_ERROR " FROM i "
+	 * fields.  A new email is contact_create's (schema/019_lean_list_writes.sql:
+	 * the contact and its memberships), once the lists are checked here;
+	 * anything else is contact_upsert's: an existing contact (e found it),
+	 * a list unknown (the refusal), the email suppressed, a concurrent
+	 * create of it that won.  No DML of its own: a statement trigger runs
+	 * once per statement that writes, even when it writes no row, so each
+	 * path runs only the writes it makes. */
+	[STMT_CONTACT_UPSERT_LISTS] = {"contact_upsert_lists", 13,
+		"WITH e AS MATERIALIZED (SELECT 1 FROM contacts t WHERE t.org_id = $1 "
+		"AND t.email_key = email_key($4)), "
+		"n AS MATERIALIZED (SELECT x.* FROM contact_create($1, $2, $3, $4, "
+		"$6, $7, $8, $9, $10, $11::text[]) x WHERE NOT EXISTS (SELECT 1 FROM e) "
+		"AND $13::jsonb IS NULL AND " LISTS_KNOWN "), "
+		"w AS (SELECT n.* FROM n "
 		"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, $5::int, "
-		 UPSERT_ARGS ") x "
-		"WHERE NOT EXISTS (SELECT 1 FROM u) AND NOT EXISTS (SELECT 1 FROM i)) "
+		 UPSERT_ARGS ") x WHERE NOT EXISTS (SELECT 1 FROM n)) "
 		"SELECT " WRITE_COLUMNS " FROM w"},
 	[STMT_CONTACT_PATCH] = {"contact_patch", 14,
 		"SELECT " WRITE_COLUMNS " FROM contact_patch($1, $2, $3::int, $4, "

@@ -256,3 +256,49 @@ def test_bulk_that_waited_for_an_erasure_of_its_contact(api, sql, suppress):
         assert (r.json["created"], r.json["failed"]) == (2, 0), r.json
         assert [c["id"] for c in api.find(gone["email"])] == [res[1]["contact"]["id"]]
     assert [c["id"] for c in api.find(fresh)] == [res[0]["contact"]["id"]]
+
+
+@pytest.mark.parametrize("lists", [False, True])
+def test_a_create_that_waited_for_an_erasure_that_suppressed_its_email(api, sql, lists):
+    """A create whose look-up found no contact of its email (none was
+    committed) waits for the organization's row, which an erasure that
+    suppresses the email holds (here one transaction that created the
+    contact and erased it, the interleaving of a create and an erasure
+    that both ran after the look-up).  Once the erasure commits the
+    create is refused 409 suppressed and writes nothing: the suppressions
+    are read after the wait, not in the snapshot taken before it."""
+    lst = api.new_list()
+    email = uniq_email("slip")
+    cid = "held" + os.urandom(3).hex()
+    held = HeldWrite(
+        "SELECT (w).action FROM contact_upsert('%s', '%s', '%s', '%s', 0, NULL, 'Held', "
+        "NULL, NULL, NULL, '{}', '{}', NULL) w;\n"
+        "SELECT (w).action FROM contact_erase('%s', '%s', NULL, true) w"
+        % (api.org_id, cid, email, email, api.org_id, cid))
+    body = {"email": email, "name": "slipped"}
+    if lists:
+        body["addToLists"] = [lst["id"]]
+    answer = []
+    try:
+        assert held.output[-2:] == ["IMPORT_CREATE", "ERASE"], held.output
+        t = threading.Thread(target=lambda: answer.append(api.post("/contacts", body)),
+                             daemon=True)
+        t.start()
+        for _ in range(100):
+            if sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND query LIKE '%contact_upsert%'").strip() != "0":
+                break
+            t.join(0.05)
+        else:
+            pytest.fail("the create did not wait for the held erasure")
+        assert not answer, answer
+        held.end("COMMIT")
+        t.join(DEADLINE)
+        assert answer, "the create did not finish once the erasure committed"
+    finally:
+        held.kill()
+    r = answer[0]
+    assert r.status == 409 and r.json["error"]["code"] == "suppressed", r
+    assert api.find(email, includeAll="true") == []
+    assert api.members(lst["id"], includeAll="true") == []
+    assert api.get_list(lst["id"])["count"] == 0
