@@ -4,6 +4,7 @@ PostgreSQL or the cache, and any write that changes the answer changes it.
 """
 import gzip
 import re
+import time
 
 import pytest
 
@@ -30,6 +31,16 @@ def test_every_get_is_tagged_and_answers_304(api, path):
         path = path % (c["email"] if "email" in path else
                        c["id"] if path.startswith("/contacts/") else lst["id"])
     r = api.get(path)
+    if path == "/contacts/changes":
+        # The feed shows the create once no transaction older than it is
+        # still running (docs/feed.md): another one of the stack's (a
+        # pool's lease, say) may hold it back for a moment, and the next
+        # GET would rightly differ.
+        deadline = time.monotonic() + 5
+        while c["id"] not in r.raw.decode() and time.monotonic() < deadline:
+            time.sleep(0.05)
+            r = api.get(path)
+        assert c["id"] in r.raw.decode(), r
     assert r.status == 200, r
     tag = tag_of(r)
     again = api.get(path)
