@@ -72,7 +72,10 @@ BEGIN
 END $$;
 
 
--- contact_upsert as 015's, but for where it reads the suppressions.  015
+-- contact_upsert as 015's, but for where it reads the suppressions, and
+-- without the calls of contact_write_refusal and contact_lists_apply when
+-- the request names no list and no custom field (a plain create: each call
+-- of a function with a SET clause saves and restores the setting).  015
 -- read them in the statement that shares the organization's row, in that
 -- statement's snapshot, which is taken before the statement waits for
 -- the row: a create whose UPDATE had found no contact (none committed yet),
@@ -96,9 +99,11 @@ DECLARE
     v_same boolean;
     v_looked boolean := p_fields & 128 <> 0;
 BEGIN
-    r := contact_write_refusal(p_org, p_add, p_remove, p_cf);
-    IF r.err IS NOT NULL THEN
-        RETURN r;
+    IF cardinality(p_add) > 0 OR cardinality(p_remove) > 0 OR p_cf IS NOT NULL THEN
+        r := contact_write_refusal(p_org, p_add, p_remove, p_cf);
+        IF r.err IS NOT NULL THEN
+            RETURN r;
+        END IF;
     END IF;
 
     LOOP
@@ -166,9 +171,14 @@ BEGIN
         -- meanwhile: its position is a hole; update that contact instead.
     END LOOP;
 
-    SELECT a.added, a.removed INTO r.lists_updated, r.lists_removed
-      FROM contact_lists_apply(p_org, c.id, c.status <> 'deleted',
-                               p_add, p_remove) a;
+    IF cardinality(p_add) > 0 OR cardinality(p_remove) > 0 THEN
+        SELECT a.added, a.removed INTO r.lists_updated, r.lists_removed
+          FROM contact_lists_apply(p_org, c.id, c.status <> 'deleted',
+                                   p_add, p_remove) a;
+    ELSE
+        r.lists_updated := 0;
+        r.lists_removed := 0;
+    END IF;
     r.c := c;
     RETURN r;
 END $$;
