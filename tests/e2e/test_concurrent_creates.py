@@ -207,6 +207,32 @@ def test_prune_folds_the_stripes_and_keeps_the_counts(api, sql):
         assert all_ids(api, "/contacts", offset=off, limit=1) == shown[off:off + 1], off
 
 
+def answer_after_held(held, expect, sql, send, query_like, what):
+    """Once held printed expect: sends a request (send()) in a thread,
+    checks that its backend waits for a lock (its statement's text LIKE
+    query_like) and has not answered, commits held, and returns the
+    answer."""
+    answer = []
+    try:
+        assert held.output[-len(expect):] == expect, held.output
+        t = threading.Thread(target=lambda: answer.append(send()), daemon=True)
+        t.start()
+        for _ in range(100):
+            if sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND query LIKE '%s'" % query_like).strip() != "0":
+                break
+            t.join(0.05)
+        else:
+            pytest.fail("the %s did not wait for the held erasure" % what)
+        assert not answer, answer
+        held.end("COMMIT")
+        t.join(DEADLINE)
+        assert answer, "the %s did not finish once the erasure committed" % what
+    finally:
+        held.kill()
+    return answer[0]
+
+
 @pytest.mark.parametrize("suppress", [False, True])
 def test_bulk_that_waited_for_an_erasure_of_its_contact(api, sql, suppress):
     """A bulk request names a new email and one whose contact an erasure
@@ -218,30 +244,12 @@ def test_bulk_that_waited_for_an_erasure_of_its_contact(api, sql, suppress):
     fresh = uniq_email("bulk-new")
     held = HeldWrite("SELECT (w).action FROM contact_erase('%s', '%s', NULL, %s) w"
                      % (api.org_id, gone["id"], "true" if suppress else "false"))
-    answer = []
-    try:
-        assert held.output[-1:] == ["ERASE"], held.output
-        t = threading.Thread(target=lambda: answer.append(api.post(
-            "/contacts/bulk", {"contacts": [{"email": fresh},
-                                            {"email": gone["email"], "name": "back"}]})),
-            daemon=True)
-        t.start()
-        # the bulk's backend waits for a lock (the contact's, or the
-        # organization's row when the erasure suppresses)
-        for _ in range(100):
-            if sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                   "AND query LIKE '%contact_bulk%'").strip() != "0":
-                break
-            t.join(0.05)
-        else:
-            pytest.fail("the bulk request did not wait for the held erasure")
-        assert not answer, answer
-        held.end("COMMIT")
-        t.join(DEADLINE)
-        assert answer, "the bulk request did not finish once the erasure committed"
-    finally:
-        held.kill()
-    r = answer[0]
+    # the bulk's backend waits for a lock (the contact's, or the
+    # organization's row when the erasure suppresses)
+    r = answer_after_held(held, ["ERASE"], sql, lambda: api.post(
+        "/contacts/bulk", {"contacts": [{"email": fresh},
+                                        {"email": gone["email"], "name": "back"}]}),
+        "%contact_bulk%", "bulk request")
     assert r.status == 200, r
     res = r.json["results"]
     assert res[0]["action"] == "IMPORT_CREATE", res
@@ -278,26 +286,9 @@ def test_a_create_that_waited_for_an_erasure_that_suppressed_its_email(api, sql,
     body = {"email": email, "name": "slipped"}
     if lists:
         body["addToLists"] = [lst["id"]]
-    answer = []
-    try:
-        assert held.output[-2:] == ["IMPORT_CREATE", "ERASE"], held.output
-        t = threading.Thread(target=lambda: answer.append(api.post("/contacts", body)),
-                             daemon=True)
-        t.start()
-        for _ in range(100):
-            if sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                   "AND query LIKE '%contact_upsert%'").strip() != "0":
-                break
-            t.join(0.05)
-        else:
-            pytest.fail("the create did not wait for the held erasure")
-        assert not answer, answer
-        held.end("COMMIT")
-        t.join(DEADLINE)
-        assert answer, "the create did not finish once the erasure committed"
-    finally:
-        held.kill()
-    r = answer[0]
+    r = answer_after_held(held, ["IMPORT_CREATE", "ERASE"], sql,
+                          lambda: api.post("/contacts", body),
+                          "%contact_upsert%", "create")
     assert r.status == 409 and r.json["error"]["code"] == "suppressed", r
     assert api.find(email, includeAll="true") == []
     assert api.members(lst["id"], includeAll="true") == []
