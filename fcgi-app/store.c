@@ -845,9 +845,10 @@ static enum store_status write_outcome(struct store *s, enum stmt id, PGresult *
 }
 
 enum store_status store_contact_bulk(struct store *s, const char *org_id,
-				     const char *rows, struct store_rows **out)
+				     const char *rows, bool answer_kept,
+				     struct store_rows **out)
 {
-	const char *params[] = {org_id, rows};
+	const char *params[] = {org_id, rows, answer_kept ? "true" : "false"};
 
 	return write_rows(s, STMT_CONTACT_BULK, params, out);
 }

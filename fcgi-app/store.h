@@ -141,9 +141,13 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 	__attribute__((warn_unused_result));
 /* POST /contacts/bulk: rows is the JSON array of the valid rows
  * (codec_bulk_rows()); *out has one write result per row, in order
- * (store_rows_write()).  One transaction. */
+ * (store_rows_write()).  One transaction.  answer_kept: the answer is
+ * stored (an Idempotency-Key), so a row that changes nothing is told so
+ * under its row lock, not from the version the request first read
+ * (schema/020_bulk_noop_snapshot.sql). */
 enum store_status store_contact_bulk(struct store *s, const char *org_id,
-				     const char *rows, struct store_rows **out)
+				     const char *rows, bool answer_kept,
+				     struct store_rows **out)
 	__attribute__((warn_unused_result));
 /* Row i of a bulk's results; strings borrowed from r (out->rows stays
  * NULL: r owns them). */

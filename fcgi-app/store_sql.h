@@ -364,10 +364,11 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	[STMT_CONTACT_PATCH] = {"contact_patch", 14,
 		"SELECT " WRITE_COLUMNS " FROM contact_patch($1, $2, $3::int, $4, "
 		"$5, $6, $7, $8, $9, $10, $11, $12::text[], $13::text[], $14::jsonb) w"},
-	/* $1 org, $2 the valid rows as JSON (schema/005_bulk.sql): one
-	 * result a row, in order */
-	[STMT_CONTACT_BULK] = {"contact_bulk", 2,
-		"SELECT " WRITE_COLUMNS " FROM contact_bulk($1, $2::jsonb) "
+	/* $1 org, $2 the valid rows as JSON (schema/005_bulk.sql), $3 true
+	 * when the answer is kept (an Idempotency-Key: every existing row
+	 * is locked, schema/020): one result a row, in order */
+	[STMT_CONTACT_BULK] = {"contact_bulk", 3,
+		"SELECT " WRITE_COLUMNS " FROM contact_bulk($1, $2::jsonb, $3::boolean) "
 		"WITH ORDINALITY w ORDER BY w.ordinality"},
 	/* $1 org, $2 id or NULL, $3 email or NULL */
 	[STMT_CONTACT_DELETE] = {"contact_delete", 3,

@@ -122,7 +122,8 @@ void handle_contacts_bulk(struct app *app, const struct request *req,
 		codec_bulk_rows(&sql, &b);
 		if (!write_begin(app, who, res, &note))
 			goto out;
-		st = store_contact_bulk(app->store, who->key.org_id, sql.data, &rows);
+		st = store_contact_bulk(app->store, who->key.org_id, sql.data,
+					app->idem_key != NULL, &rows);
 		if (st == STORE_OK)
 			bulk_changed(app, &b, rows);
 		if (!write_finish(app, req, who, res, note, st, false))

@@ -266,6 +266,53 @@ def test_bulk_that_waited_for_an_erasure_of_its_contact(api, sql, suppress):
     assert [c["id"] for c in api.find(fresh)] == [res[0]["contact"]["id"]]
 
 
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_bulk_row_that_changes_nothing_while_a_write_holds_its_contact(api, sql, keyed):
+    """A bulk row that would change nothing, while another transaction
+    holds its contact (an update not committed yet).  Without an
+    Idempotency-Key the row is not locked (schema/020): the answer comes at
+    once, IMPORT_NOOP with the contact as the request found it, and the
+    held update stands after its commit (the bulk came first for that
+    row).  With a key the answer is kept for replays, and every row is
+    locked: the bulk waits for the held update and, once it commits,
+    writes the row's values over it (IMPORT_UPDATE)."""
+    c = api.create(name="before")
+    other = uniq_email("bulk-beside")
+    held = HeldWrite("UPDATE contacts SET name = 'held', updated_at = now() "
+                     "WHERE org_id = '%s' AND id = '%s' RETURNING name"
+                     % (api.org_id, c["id"]))
+    body = {"contacts": [{"email": other}, {"email": c["email"], "name": "before"}]}
+    if keyed:
+        r = answer_after_held(held, ["held"], sql, lambda: api.post(
+            "/contacts/bulk", body, headers={"Idempotency-Key": "hold-" + other}),
+            "%contact_bulk%", "bulk request")
+    else:
+        try:
+            assert held.output == ["held"], held.output
+            r = api.post("/contacts/bulk", body)
+            still = sql("SELECT name FROM contacts WHERE org_id = '%s' AND id = '%s'"
+                        % (api.org_id, c["id"])).strip()
+            held.end("COMMIT")
+        finally:
+            held.kill()
+        assert still == "before", still  # answered while the update was open
+    assert r.status == 200, r
+    res = r.json["results"]
+    assert res[0]["action"] == "IMPORT_CREATE", res
+    assert res[1]["contact"]["id"] == c["id"], res
+    assert res[1]["contact"]["name"] == "before", res
+    now = api.find(c["email"])
+    if keyed:
+        assert res[1]["action"] == "IMPORT_UPDATE", res
+        assert (r.json["created"], r.json["updated"], r.json["unchanged"]) == (1, 1, 0), r.json
+        assert [x["name"] for x in now] == ["before"], now
+    else:
+        assert res[1]["action"] == "IMPORT_NOOP", res
+        assert res[1]["contact"]["updated_at"] == c["updated_at"], res
+        assert (r.json["created"], r.json["updated"], r.json["unchanged"]) == (1, 0, 1), r.json
+        assert [x["name"] for x in now] == ["held"], now
+
+
 @pytest.mark.parametrize("lists", [False, True])
 def test_a_create_that_waited_for_an_erasure_that_suppressed_its_email(api, sql, lists):
     """A create whose look-up found no contact of its email (none was
