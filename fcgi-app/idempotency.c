@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "fault.h"
+#include "handlers/handlers.h"
 #include "id.h"
 #include "log.h"
 #include "sha256.h"
@@ -61,6 +62,17 @@ static void replay(struct response *res, const struct idem_answer *a)
 	response_header(res, "Idempotent-Replayed", "true");
 }
 
+/* The answer of a kept write result (schema/021): built again by the
+ * handler's own code, from the same result and the same request. */
+static void replay_write(const struct request *req, struct response *res,
+			 const struct idem_answer *a)
+{
+	buf_reset(&res->body);
+	res->error_code = NULL;
+	contacts_post_replay(req, &a->write, res);
+	response_header(res, "Idempotent-Replayed", "true");
+}
+
 /* The answer's headers back to those it had before the handler ran (the
  * rate limit's stay). */
 static void headers_back(const struct app *app, struct response *res)
@@ -100,7 +112,8 @@ enum idem_result idem_begin(struct app *app, const struct request *req,
 	 * handler does before it is read stays in the transaction, and
 	 * idem_end() rolls it back unless the lock was taken and the key had
 	 * no answer. */
-	st = store_idem_send(app->store, who->key.org_id, req->idempotency_key);
+	st = store_idem_send(app->store, who->key.org_id, req->idempotency_key,
+			     app->idem_hash);
 	if (st != STORE_OK) {
 		store_rollback(app->store);
 		fail_store(app, res, st);
@@ -112,14 +125,18 @@ enum idem_result idem_begin(struct app *app, const struct request *req,
 
 /* The key is taken: the handler's work was rolled back and the answer is
  * the key's (a replay, a mismatch, a request still running). */
-static void answer_taken(struct app *app, const struct principal *who,
-			 struct response *res, const struct idem_answer *a)
+static void answer_taken(struct app *app, const struct request *req,
+			 const struct principal *who, struct response *res,
+			 const struct idem_answer *a)
 {
 	headers_back(app, res);
 	switch (a->state) {
 	case IDEM_REPLAY:
-		replay(res, a);
-		if (a->status >= 200 && a->status < 300 &&
+		if (a->has_write)
+			replay_write(req, res, a);
+		else
+			replay(res, a);
+		if (res->status >= 200 && res->status < 300 &&
 		    writes_replayed(app, who->key.org_id) < 0) {
 			headers_back(app, res);
 			response_fail(res, API_UNAVAILABLE, NULL,
@@ -200,11 +217,17 @@ void idem_end(struct app *app, const struct request *req,
 	app->idem_key = NULL;
 	app->deferred_note = 0;
 	st = store_idem_locked(app->store, &locked);
-	if (st == STORE_OK && locked && res->status < 500) {
+	/* A kept write (schema/021) ended its transaction itself: its
+	 * answer is stored, whatever the handler answered after, or the
+	 * key's is (taken). */
+	if (st == STORE_OK && locked && (res->status < 500 || store_idem_kept(app->store))) {
 		body = res->body.data ? res->body.data : "";
 		st = store_idem_commit(app->store, org, key, app->idem_hash, res->status,
 				       location_of(res, location, sizeof(location)), body,
-				       answer_contact_ids(body, &app->scratch), &taken);
+				       store_idem_kept(app->store)
+					       ? NULL
+					       : answer_contact_ids(body, &app->scratch),
+				       &taken);
 		if (st == STORE_OK && !taken) {
 			/* Committed, not answered: where a test kills the worker. */
 			FAULT_POINT("after_commit");
@@ -234,6 +257,6 @@ void idem_end(struct app *app, const struct request *req,
 	if (st != STORE_OK)
 		fail_store(app, res, st);
 	else if (!locked || taken)
-		answer_taken(app, who, res, &a);
+		answer_taken(app, req, who, res, &a);
 	store_rows_free(a.rows);
 }

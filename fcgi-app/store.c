@@ -38,12 +38,19 @@ struct store {
 	struct store_backend backend; /* of conn */
 	int backoff_ms;
 	bool in_tx; /* between store_begin() and store_commit()/rollback() */
-	/* An idempotent request's BEGIN and claim, sent by store_idem_send()
-	 * and not read yet: they go with the next statement. */
-	bool claim_sent;
+	/* An idempotent request's claim (store_idem_send()), not sent yet: it
+	 * goes with the next statement, after BEGIN (or, with a kept write,
+	 * in that statement's implicit transaction).  org, key and hash are
+	 * the caller's, borrowed until the transaction ends. */
+	bool claim_pending;
+	const char *claim_org, *claim_key, *claim_hash;
 	PGresult *claim; /* the claim's row once read, until store_idem_locked() */
 	enum store_status claim_st;
 	bool claim_busy; /* the key's lock is another request's */
+	/* A kept write (STMT_CONTACT_UPSERT_KEPT): its transaction ended at
+	 * its Sync, committed with the write's result beside the key, or
+	 * rolled back because the key had an answer (IK001). */
+	enum { KEPT_NONE, KEPT_STORED, KEPT_TAKEN } kept;
 };
 
 struct store_rows {
@@ -121,7 +128,7 @@ static void disconnect(struct store *s)
 	if (s->conn)
 		PQfinish(s->conn);
 	s->conn = NULL;
-	s->claim_sent = false;
+	s->claim_pending = false;
 }
 
 static enum store_status connect_and_prepare(struct store *s)
@@ -222,6 +229,9 @@ static int result_columns(enum stmt id)
 	case STMT_CONTACT_DELETE:
 	case STMT_CONTACT_ERASE:
 		return WRITE_COL__COUNT;
+	case STMT_CONTACT_UPSERT_KEPT:
+	case STMT_CONTACT_UPSERT_LISTS_KEPT:
+		return WRITE_COL__COUNT + 1;
 	case STMT_LIST_CREATE:
 	case STMT_LIST_BY_ID:
 	case STMT_LIST_PATCH:
@@ -318,7 +328,7 @@ static enum store_status run(struct store *s, enum stmt id,
 		enum store_status failed;
 
 		s->sqlstate[0] = '\0';
-		if (s->claim_sent) /* in the claim's round trip */
+		if (s->claim_pending) /* in the claim's round trip */
 			return run_pipelined(s, id, params, false, out);
 		if (!s->conn && (s->in_tx || connect_and_prepare(s) != STORE_OK))
 			return STORE_UNAVAILABLE;
@@ -365,10 +375,19 @@ static PGresult *pipeline_result(PGconn *conn)
 	return r;
 }
 
+/* A keyed write that stores its own result (schema/021): the request's
+ * one statement, run with the claim in one implicit transaction. */
+static bool kept_statement(enum stmt id)
+{
+	return id == STMT_CONTACT_UPSERT_KEPT || id == STMT_CONTACT_UPSERT_LISTS_KEPT;
+}
+
 /* Runs, in one round trip (libpq's pipeline mode), what an idempotent
- * request's transaction sends together: the BEGIN and claim that
- * store_idem_send() left in the pipeline (s->claim_sent), then the
- * prepared statement id (STMT__COUNT: none), then COMMIT if commit.  The
+ * request's transaction sends together: the BEGIN and claim of
+ * store_idem_send() (s->claim_pending), then the prepared statement id
+ * (STMT__COUNT: none), then COMMIT if commit.  A kept statement goes
+ * with the claim alone, no BEGIN: the two are the implicit transaction
+ * that the pipeline's Sync commits (s->kept says how it ended).  The
  * claim's row goes to s->claim, the statement's result to *out.  Never
  * retried (all of it is part of a transaction).  A command that fails
  * skips the rest, and its failure is the answer; the caller rolls back. */
@@ -377,26 +396,31 @@ static enum store_status run_pipelined(struct store *s, enum stmt id,
 				       PGresult **out)
 {
 	enum { P_BEGIN, P_CLAIM, P_STMT, P_COMMIT, P__COUNT };
-	bool claim = s->claim_sent;
-	enum stmt of[P__COUNT] = {claim ? STMT_BEGIN : STMT__COUNT,
+	bool claim = s->claim_pending;
+	bool implicit = claim && kept_statement(id);
+	enum stmt of[P__COUNT] = {claim && !implicit ? STMT_BEGIN : STMT__COUNT,
 				  claim ? STMT_IDEM_CLAIM : STMT__COUNT, id,
 				  commit ? STMT_COMMIT : STMT__COUNT};
+	const char *claim_params[] = {s->claim_org, s->claim_key};
+	const char *const *with[P__COUNT] = {NULL, claim_params, params, NULL};
 	PGresult *r[P__COUNT] = {NULL};
 	enum store_status st = STORE_OK;
 	int failed = P__COUNT;
 	bool sent;
 
 	*out = NULL;
-	s->claim_sent = false;
+	s->claim_pending = false;
 	s->sqlstate[0] = '\0';
-	if (!s->conn && (s->in_tx || connect_and_prepare(s) != STORE_OK))
+	/* A claim that was not sent yet has nothing to lose on a new
+	 * connection. */
+	if (!s->conn && ((s->in_tx && !claim) || connect_and_prepare(s) != STORE_OK))
 		return STORE_UNAVAILABLE;
-	sent = claim || PQenterPipelineMode(s->conn);
-	for (int i = P_STMT; i < P__COUNT && sent; i++)
+	sent = PQenterPipelineMode(s->conn);
+	for (int i = 0; i < P__COUNT && sent; i++)
 		if (of[i] != STMT__COUNT)
 			sent = PQsendQueryPrepared(s->conn, stmt_defs[of[i]].name,
-						   stmt_defs[of[i]].nparams,
-						   i == P_STMT ? params : NULL, NULL, NULL, 1);
+						   stmt_defs[of[i]].nparams, with[i], NULL,
+						   NULL, 1);
 	sent = sent && PQpipelineSync(s->conn);
 	if (sent) {
 		PGresult *sync;
@@ -445,6 +469,16 @@ static enum store_status run_pipelined(struct store *s, enum stmt id,
 		} else {
 			st = failure_status(s);
 		}
+	}
+	if (implicit) {
+		/* The Sync ended the transaction: committed when every command
+		 * succeeded, rolled back otherwise (or unknown: the connection
+		 * is gone, and the answer 503). */
+		s->in_tx = false;
+		if (st == STORE_OK)
+			s->kept = KEPT_STORED;
+		else if (failed == P_STMT && sqlstate_is(s, SQLSTATE_KEY_TAKEN))
+			s->kept = KEPT_TAKEN;
 	}
 	if (claim) {
 		/* The claim's outcome, for store_idem_locked(). */
@@ -866,12 +900,15 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 {
 	char id[ID_LEN + 1];
 	struct write_params w;
-	const char *params[13];
+	const char *params[15];
 	PGresult *r = NULL;
 	enum store_status st = STORE_ERROR;
-	/* Lists named (and no custom fields): their own statement. */
-	enum stmt which = in->nlists > 0 && !in->custom ? STMT_CONTACT_UPSERT_LISTS
-							: STMT_CONTACT_UPSERT;
+	/* Lists named (and no custom fields): their own statement.  The
+	 * request's first statement under an Idempotency-Key: the one that
+	 * stores its result too (schema/021). */
+	bool lists = in->nlists > 0 && !in->custom, kept = s->claim_pending;
+	enum stmt which = kept ? (lists ? STMT_CONTACT_UPSERT_LISTS_KEPT : STMT_CONTACT_UPSERT_KEPT)
+			       : (lists ? STMT_CONTACT_UPSERT_LISTS : STMT_CONTACT_UPSERT);
 
 	memset(out, 0, sizeof(*out));
 	write_params_init(&w, in);
@@ -888,8 +925,11 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 	params[10] = w.add.data;
 	params[11] = w.remove.data;
 	params[12] = in->custom;
+	params[13] = s->claim_key;
+	params[14] = s->claim_hash;
 
-	/* A new id colliding with an existing one (1 in 10^16) is retried. */
+	/* A new id colliding with an existing one (1 in 10^16) is retried,
+	 * but in a statement of its own only. */
 	for (int attempt = 0; attempt < 3; attempt++) {
 		if (id_random(id, ID_LEN) < 0) {
 			set_error(s, "cannot generate an id", "getrandom failed");
@@ -897,7 +937,7 @@ enum store_status store_contact_upsert(struct store *s, const char *org_id,
 			break;
 		}
 		st = run(s, which, params, false, &r);
-		if (st != STORE_ERROR || !sqlstate_is(s, "23505") ||
+		if (st != STORE_ERROR || kept || !sqlstate_is(s, "23505") ||
 		    !strstr(s->error, "contacts_org_id"))
 			break;
 	}
@@ -1187,8 +1227,20 @@ enum store_status store_host_beat(struct store *s, const struct store_host *h,
 enum store_status store_host_claim(struct store *s, const char *host_id, const char *org_id)
 {
 	const char *params[] = {org_id, host_id};
+	enum store_status st;
 
-	return run_command(s, STMT_HOST_CLAIM, params, !s->in_tx);
+	if (!s->claim_pending)
+		return run_command(s, STMT_HOST_CLAIM, params, !s->in_tx);
+	/* Before a keyed request's first statement, nothing of its
+	 * transaction sent yet: a statement of its own, committed before the
+	 * write (as a claim may be), so that the write still goes with the
+	 * key's lock alone (STMT_CONTACT_UPSERT_KEPT). */
+	s->claim_pending = false;
+	s->in_tx = false;
+	st = run_command(s, STMT_HOST_CLAIM, params, true);
+	s->claim_pending = true;
+	s->in_tx = true;
+	return st;
 }
 
 enum store_status store_host_take_up(struct store *s, const char *self_id, int64_t steady_ms,
@@ -1262,8 +1314,8 @@ static enum store_status simple(struct store *s, const char *sql)
 	PGresult *r;
 	bool ok;
 
-	if (s->claim_sent) {
-		/* The claim has not been read: read it first. */
+	if (s->claim_pending) {
+		/* The claim has not been sent: send and read it first. */
 		(void)run_pipelined(s, STMT__COUNT, NULL, false, &r);
 	}
 	if (!s->conn) {
@@ -1288,10 +1340,13 @@ static enum store_status simple(struct store *s, const char *sql)
 
 void store_rollback(struct store *s)
 {
-	if (s->conn && s->in_tx)
+	/* A claim not sent has opened nothing. */
+	if (s->conn && s->in_tx && !s->claim_pending)
 		(void)simple(s, "ROLLBACK");
 	s->in_tx = false;
+	s->claim_pending = false;
 	s->claim_busy = false;
+	s->kept = KEPT_NONE;
 	PQclear(s->claim);
 	s->claim = NULL;
 }
@@ -1302,28 +1357,20 @@ bool store_in_transaction(const struct store *s)
 }
 
 enum store_status store_idem_send(struct store *s, const char *org_id,
-				  const char *key)
+				  const char *key, const char *hash)
 {
-	const char *params[] = {org_id, key};
-
 	s->sqlstate[0] = '\0';
 	if (!s->conn && connect_and_prepare(s) != STORE_OK)
 		return STORE_UNAVAILABLE;
 	PQclear(s->claim);
 	s->claim = NULL;
-	if (!PQenterPipelineMode(s->conn) ||
-	    !PQsendQueryPrepared(s->conn, stmt_defs[STMT_BEGIN].name, 0, NULL, NULL, NULL, 1) ||
-	    !PQsendQueryPrepared(s->conn, stmt_defs[STMT_IDEM_CLAIM].name,
-				 stmt_defs[STMT_IDEM_CLAIM].nparams, params, NULL, NULL, 1)) {
-		set_error(s, stmt_defs[STMT_IDEM_CLAIM].name, PQerrorMessage(s->conn));
-		s->errors++;
-		log_warn("msg=\"lost the postgresql connection\" detail=%s", LOGQ(s->error));
-		disconnect(s);
-		return STORE_UNAVAILABLE;
-	}
-	s->claim_sent = true;
+	s->claim_org = org_id;
+	s->claim_key = key;
+	s->claim_hash = hash;
+	s->claim_pending = true;
 	s->claim_st = STORE_UNAVAILABLE; /* until it is read */
 	s->claim_busy = false;
+	s->kept = KEPT_NONE;
 	s->in_tx = true;
 	return STORE_OK;
 }
@@ -1333,7 +1380,7 @@ enum store_status store_idem_locked(struct store *s, bool *locked)
 	PGresult *r;
 
 	*locked = false;
-	if (s->claim_sent)
+	if (s->claim_pending)
 		(void)run_pipelined(s, STMT__COUNT, NULL, false, &r);
 	if (s->claim_busy)
 		return STORE_OK;
@@ -1351,9 +1398,14 @@ enum store_status store_idem_locked(struct store *s, bool *locked)
 	return STORE_OK;
 }
 
-bool store_idem_busy(const struct store *s)
+bool store_idem_taken(const struct store *s)
 {
-	return s->in_tx && s->claim_busy;
+	return s->claim_busy || s->kept == KEPT_TAKEN;
+}
+
+bool store_idem_kept(const struct store *s)
+{
+	return s->kept != KEPT_NONE;
 }
 
 enum store_status store_idem_commit(struct store *s, const char *org_id,
@@ -1367,6 +1419,12 @@ enum store_status store_idem_commit(struct store *s, const char *org_id,
 	enum store_status st;
 
 	*taken = false;
+	if (s->kept != KEPT_NONE) {
+		/* The write stored its result, and its transaction ended. */
+		*taken = s->kept == KEPT_TAKEN;
+		s->kept = KEPT_NONE;
+		return STORE_OK;
+	}
 	snprintf(st_text, sizeof(st_text), "%d", status);
 	st = run_pipelined(s, STMT_IDEM_SAVE, params, true, &r);
 	PQclear(r);
@@ -1401,6 +1459,9 @@ enum store_status store_idem_answer(struct store *s, const char *org_id,
 	}
 	out->rows = wrap(r);
 	out->state = col_bool(r, 0, IDEM_COL_SAME) ? IDEM_REPLAY : IDEM_MISMATCH;
+	out->has_write = col_bool(r, 0, IDEM_COL_RESULT);
+	if (out->has_write)
+		decode_write(r, 0, &out->write);
 	out->status = (int)col_int(r, 0, IDEM_COL_STATUS);
 	out->location = col_text(r, 0, IDEM_COL_LOCATION);
 	out->body = col_text(r, 0, IDEM_COL_BODY);

@@ -211,12 +211,18 @@ enum store_status store_field_delete(struct store *s, const char *org_id,
 void store_rollback(struct store *s);
 bool store_in_transaction(const struct store *s);
 
-/* BEGIN and the key's lock (schema/018), sent without waiting: they
- * travel with the request's first statement, in its round trip (or with
- * store_idem_locked(), when the request runs none).  On failure the
- * caller rolls back (store_rollback()). */
+/* BEGIN and the key's lock (schema/018), not sent yet: they travel with
+ * the request's first statement, in its round trip (or with
+ * store_idem_locked(), when the request runs none).  When that statement
+ * is POST /contacts' upsert, the lock goes without BEGIN, with the
+ * statement that also stores the write's result beside the key, in one
+ * implicit transaction (schema/021_idempotency_results.sql): the
+ * transaction has ended when the statement returns (store_idem_kept()).
+ * org_id, key and hash ("\\x" and 64 hex digits, the request's) are
+ * borrowed until the transaction ends.  On failure the caller rolls back
+ * (store_rollback()). */
 enum store_status store_idem_send(struct store *s, const char *org_id,
-				  const char *key)
+				  const char *key, const char *hash)
 	__attribute__((warn_unused_result));
 /* Whether the lock was taken (false: another request with the key is
  * running), reading it now if no statement has.  Whatever the request ran
@@ -224,10 +230,14 @@ enum store_status store_idem_send(struct store *s, const char *org_id,
  * on failure too. */
 enum store_status store_idem_locked(struct store *s, bool *locked)
 	__attribute__((warn_unused_result));
-/* The key's lock was another request's: the statements of this
- * transaction failed for that (the request's answer is the key's 409, not
- * an error to log). */
-bool store_idem_busy(const struct store *s);
+/* The key's lock was another request's, or the key had an answer when
+ * the request's write tried to store its own: the statements failed for
+ * that (the request's answer is the key's, not an error to log). */
+bool store_idem_taken(const struct store *s);
+/* The request's write stored its result and ended its transaction,
+ * committed or (the key had an answer) rolled back: store_idem_commit()
+ * says which, without sending anything. */
+bool store_idem_kept(const struct store *s);
 /* The answer stored and COMMIT, in one round trip.  hash: "\\x" and 64
  * hex digits; contact_ids: the ids of the contacts the answer shows as a
  * text[] literal, or NULL to have PostgreSQL find them in body.  *taken:
@@ -243,6 +253,10 @@ enum store_status store_idem_commit(struct store *s, const char *org_id,
 enum idem_state { IDEM_REPLAY, IDEM_MISMATCH, IDEM_BUSY };
 struct idem_answer {
 	enum idem_state state;
+	/* A stored write result (schema/021): the answer is built from it
+	 * again, as the first time; else status, location and body. */
+	bool has_write;
+	struct write_result write; /* strings borrowed from rows */
 	int status;
 	const char *location; /* borrowed from rows, may be NULL */
 	const char *body;     /* borrowed from rows */

@@ -103,12 +103,14 @@ enum change_col {
 	CHANGE_COL__COUNT = CHANGE_COL_CONTACT + CONTACT_COL__COUNT,
 };
 
-/* The answer stored for an Idempotency-Key (STMT_IDEM_ANSWER). */
+/* The answer stored for an Idempotency-Key (STMT_IDEM_ANSWER), after
+ * the write columns of a stored result (schema/021; NULL for a body). */
 enum idem_col {
-	IDEM_COL_SAME, /* the same request (its hash) */
+	IDEM_COL_SAME = WRITE_COL__COUNT, /* the same request (its hash) */
 	IDEM_COL_STATUS,
 	IDEM_COL_LOCATION,
 	IDEM_COL_BODY,
+	IDEM_COL_RESULT, /* true: the answer is the write columns' */
 	IDEM_COL__COUNT,
 };
 
@@ -159,6 +161,8 @@ enum stmt {
 	STMT_CONTACTS_PAGE_ALL,
 	STMT_CONTACT_UPSERT,
 	STMT_CONTACT_UPSERT_LISTS,
+	STMT_CONTACT_UPSERT_KEPT,
+	STMT_CONTACT_UPSERT_LISTS_KEPT,
 	STMT_CONTACT_PATCH,
 	STMT_CONTACT_BULK,
 	STMT_CONTACT_DELETE,
@@ -233,7 +237,47 @@ enum stmt {
 	"NULL::text AS err, NULL::text AS err_field, NULL::text AS err_detail, " \
 	"NULL::text AS prev_email_key, NULL::text AS prev_status"
 
-#define STMT_MAX_PARAMS 14
+/* A keyed POST /contacts (schema/021_idempotency_results.sql): after
+ * the CTEs of its statement (w, the write), the write's result stored
+ * beside the key ($14, $15 the request's hash), an expired answer of the
+ * key replaced; a live one makes the statement fail (IK001, schema/018),
+ * and the implicit transaction it runs in roll back. */
+#define KEEP_RESULT                                                            \
+	", k AS (INSERT INTO idempotency_keys AS i (org_id, key, request_hash, "   \
+	"contact_ids, result) SELECT $1, $14, $15::bytea, "                        \
+	"CASE WHEN (w.c).id IS NULL THEN '{}' ELSE ARRAY[(w.c).id] END, "          \
+	"to_jsonb(ROW(w.*)::contact_write) FROM w "                                \
+	"ON CONFLICT (org_id, key) DO UPDATE "                                     \
+	"SET request_hash = EXCLUDED.request_hash, status = NULL, location = NULL, " \
+	"body = NULL, contact_ids = EXCLUDED.contact_ids, result = EXCLUDED.result, " \
+	"created_at = now(), expires_at = now() + interval '24 hours' "            \
+	"WHERE i.expires_at <= now() RETURNING 1) "                                \
+	"SELECT " WRITE_COLUMNS ", CASE WHEN NOT EXISTS (SELECT 1 FROM k) "        \
+	"THEN idempotency_key_taken() END FROM w"
+
+/* The CTEs of the two upsert statements, up to their last SELECT (or,
+ * with a key, KEEP_RESULT's). */
+#define UPSERT_PLAIN_WITH                                                      \
+	"WITH u AS (" UPSERT_UPDATE " AND cardinality($11::text[]) = 0 "            \
+	"AND cardinality($12::text[]) = 0 AND $13::jsonb IS NULL RETURNING t.*), "  \
+	"w AS (SELECT ROW(u.*)::contacts AS c, 'IMPORT_UPDATE'::text AS action, "   \
+	"0 AS lists_updated, 0 AS lists_removed, " WRITE_NO_ERROR " FROM u "        \
+	"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, "                 \
+	"$5::int | CASE WHEN cardinality($11::text[]) = 0 "                         \
+	"AND cardinality($12::text[]) = 0 AND $13::jsonb IS NULL "                  \
+	"THEN 128 ELSE 0 END, " UPSERT_ARGS ") x "                                  \
+	"WHERE NOT EXISTS (SELECT 1 FROM u))"
+#define UPSERT_LISTS_WITH                                                      \
+	"WITH e AS MATERIALIZED (SELECT 1 FROM contacts t WHERE t.org_id = $1 "     \
+	"AND t.email_key = email_key($4)), "                                        \
+	"n AS MATERIALIZED (SELECT x.* FROM contact_create($1, $2, $3, $4, "        \
+	"$6, $7, $8, $9, $10, $11::text[]) x WHERE NOT EXISTS (SELECT 1 FROM e) "   \
+	"AND $13::jsonb IS NULL AND " LISTS_KNOWN "), "                             \
+	"w AS (SELECT n.* FROM n "                                                  \
+	"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, $5::int, "        \
+	 UPSERT_ARGS ") x WHERE NOT EXISTS (SELECT 1 FROM n))"
+
+#define STMT_MAX_PARAMS 15
 
 /* GET /contacts?updated_since= ($1 org, $2 time, $3 offset, $4 limit),
  * with LIVE the condition on the status (or none).  contacts has no index
@@ -333,16 +377,7 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	 * (schema/003_lifecycle.sql, 015): a deleted contact comes back as it
 	 * was. */
 	[STMT_CONTACT_UPSERT] = {"contact_upsert", 13,
-		"WITH u AS (" UPSERT_UPDATE " AND cardinality($11::text[]) = 0 "
-		"AND cardinality($12::text[]) = 0 AND $13::jsonb IS NULL RETURNING t.*), "
-		"w AS (SELECT ROW(u.*)::contacts AS c, 'IMPORT_UPDATE'::text AS action, "
-		"0 AS lists_updated, 0 AS lists_removed, " WRITE_NO_ERROR " FROM u "
-		"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, "
-		"$5::int | CASE WHEN cardinality($11::text[]) = 0 "
-		"AND cardinality($12::text[]) = 0 AND $13::jsonb IS NULL "
-		"THEN 128 ELSE 0 END, " UPSERT_ARGS ") x "
-		"WHERE NOT EXISTS (SELECT 1 FROM u)) "
-		"SELECT " WRITE_COLUMNS " FROM w"},
+		UPSERT_PLAIN_WITH " SELECT " WRITE_COLUMNS " FROM w"},
 	/* The same parameters, for a request that names lists and no custom
 	 * fields.  A new email is contact_create's (schema/019_lean_list_writes.sql:
 	 * the contact and its memberships), once the lists are checked here;
@@ -352,15 +387,14 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 	 * once per statement that writes, even when it writes no row, so each
 	 * path runs only the writes it makes. */
 	[STMT_CONTACT_UPSERT_LISTS] = {"contact_upsert_lists", 13,
-		"WITH e AS MATERIALIZED (SELECT 1 FROM contacts t WHERE t.org_id = $1 "
-		"AND t.email_key = email_key($4)), "
-		"n AS MATERIALIZED (SELECT x.* FROM contact_create($1, $2, $3, $4, "
-		"$6, $7, $8, $9, $10, $11::text[]) x WHERE NOT EXISTS (SELECT 1 FROM e) "
-		"AND $13::jsonb IS NULL AND " LISTS_KNOWN "), "
-		"w AS (SELECT n.* FROM n "
-		"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, $5::int, "
-		 UPSERT_ARGS ") x WHERE NOT EXISTS (SELECT 1 FROM n)) "
-		"SELECT " WRITE_COLUMNS " FROM w"},
+		UPSERT_LISTS_WITH " SELECT " WRITE_COLUMNS " FROM w"},
+	/* The two with an Idempotency-Key: $14 the key, $15 the request's
+	 * hash; the result stored with the write (KEEP_RESULT).  One more
+	 * column, NULL. */
+	[STMT_CONTACT_UPSERT_KEPT] = {"contact_upsert_kept", 15,
+		UPSERT_PLAIN_WITH KEEP_RESULT},
+	[STMT_CONTACT_UPSERT_LISTS_KEPT] = {"contact_upsert_lists_kept", 15,
+		UPSERT_LISTS_WITH KEEP_RESULT},
 	[STMT_CONTACT_PATCH] = {"contact_patch", 14,
 		"SELECT " WRITE_COLUMNS " FROM contact_patch($1, $2, $3::int, $4, "
 		"$5, $6, $7, $8, $9, $10, $11, $12::text[], $13::text[], $14::jsonb) w"},
@@ -505,17 +539,20 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"ON CONFLICT (org_id, key) DO UPDATE "
 		"SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, "
 		"location = EXCLUDED.location, body = EXCLUDED.body, "
-		"contact_ids = EXCLUDED.contact_ids, created_at = now(), "
+		"contact_ids = EXCLUDED.contact_ids, result = NULL, created_at = now(), "
 		"expires_at = now() + interval '24 hours' "
 		"WHERE i.expires_at <= now() RETURNING 1) "
 		"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM saved) "
 		"THEN idempotency_key_taken() END"},
 	/* $1 org, $2 key, $3 hash: the key's live answer, once the request's
-	 * own could not be stored. */
+	 * own could not be stored: a stored result's write columns (all NULL
+	 * for a body), then enum idem_col. */
 	[STMT_IDEM_ANSWER] = {"idempotency_answer", 3,
-		"SELECT request_hash = $3::bytea, status, location, body "
-		"FROM idempotency_keys "
-		"WHERE org_id = $1 AND key = $2 AND expires_at > now()"},
+		"SELECT " WRITE_COLUMNS ", i.request_hash = $3::bytea, i.status, "
+		"i.location, i.body, i.result IS NOT NULL "
+		"FROM idempotency_keys i CROSS JOIN LATERAL "
+		"jsonb_populate_record(NULL::contact_write, i.result) w "
+		"WHERE i.org_id = $1 AND i.key = $2 AND i.expires_at > now()"},
 	/* $1 org: makes every cached entry of the organization unreachable. */
 	[STMT_CACHE_EPOCH_BUMP] = {"cache_epoch_bump", 1,
 		"UPDATE organizations SET cache_epoch = cache_epoch + 1 "

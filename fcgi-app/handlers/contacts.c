@@ -19,6 +19,21 @@ void handle_contacts_get(struct app *app, const struct request *req,
 	listing_cleanup(&ls);
 }
 
+/* The answer of an upsert that ran: the handler's, and a replay's. */
+static void upsert_answer(const struct write_result *wr, const struct contact_input *in,
+			  struct response *res)
+{
+	if (wr->err) {
+		respond_refusal(res, wr, in);
+		return;
+	}
+	encode_write(&res->body, wr, true, true);
+	if (strcmp(wr->action, "IMPORT_CREATE") == 0)
+		response_created(res, "/contacts", wr->contact.id);
+	else
+		response_json(res, 200);
+}
+
 void handle_contacts_post(struct app *app, const struct request *req,
 			  const struct principal *who, struct response *res)
 {
@@ -27,7 +42,6 @@ void handle_contacts_post(struct app *app, const struct request *req,
 	struct apierr err;
 	enum store_status st;
 	uint64_t note;
-	bool created;
 
 	if (!require_json_body(req, res))
 		return;
@@ -42,18 +56,30 @@ void handle_contacts_post(struct app *app, const struct request *req,
 	if (st == STORE_OK)
 		writes_contact_changed(app, &wr, &in);
 	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && wr.err)) {
-		if (st == STORE_OK)
-			respond_refusal(res, &wr, &in);
+		if (st == STORE_OK && wr.err)
+			upsert_answer(&wr, &in, res);
 		goto out;
 	}
-	created = strcmp(wr.action, "IMPORT_CREATE") == 0;
-	encode_write(&res->body, &wr, true, true);
-	if (created)
-		response_created(res, "/contacts", wr.contact.id);
-	else
-		response_json(res, 200);
+	upsert_answer(&wr, &in, res);
 out:
 	store_rows_free(wr.rows);
+	contact_input_cleanup(&in);
+}
+
+void contacts_post_replay(const struct request *req, const struct write_result *wr,
+			  struct response *res)
+{
+	struct contact_input in;
+	struct apierr err;
+
+	/* The body is the first request's (the same hash): parsed again only
+	 * for how it spelled a custom field a refusal names. */
+	if (codec_parse_contact(req->body.data, req->body.len, CONTACT_UPSERT, &in,
+				&err) < 0) {
+		response_fail(res, API_INTERNAL, NULL, "internal error");
+		return;
+	}
+	upsert_answer(wr, &in, res);
 	contact_input_cleanup(&in);
 }
 

@@ -39,6 +39,11 @@ handler_fn handle_fields_post;
 handler_fn handle_field_delete;
 handler_fn handle_suppressions_delete;
 
+/* POST /contacts' answer again, from its write's result kept under an
+ * Idempotency-Key (schema/021): idempotency.c's replay of such a key. */
+void contacts_post_replay(const struct request *req, const struct write_result *wr,
+			  struct response *res);
+
 /* --- helpers shared by the handlers (common.c) --- */
 
 /* Answers 503/500 for a failed store call. */
