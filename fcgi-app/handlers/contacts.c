@@ -149,7 +149,7 @@ static void delete_contact(struct app *app, const struct request *req,
 	if (st == STORE_OK)
 		writes_contact_changed(app, &wr, NULL);
 	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && wr.err)) {
-		if (st == STORE_OK)
+		if (st == STORE_OK && wr.err)
 			respond_refusal(res, &wr, NULL);
 		goto out;
 	}
@@ -289,7 +289,7 @@ void handle_contact_patch(struct app *app, const struct request *req,
 	if (st == STORE_OK)
 		writes_contact_changed(app, &wr, &in);
 	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && wr.err)) {
-		if (st == STORE_OK)
+		if (st == STORE_OK && wr.err)
 			respond_refusal(res, &wr, &in);
 		goto out;
 	}

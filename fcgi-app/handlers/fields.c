@@ -89,7 +89,7 @@ void handle_field_delete(struct app *app, const struct request *req,
 	st = store_field_delete(app->store, who->key.org_id, req->param, &deleted);
 	writes_everything_changed(app);
 	if (!write_finish(app, req, who, res, note, st, st == STORE_OK && !deleted)) {
-		if (st == STORE_OK)
+		if (st == STORE_OK && !deleted)
 			response_fail(res, API_NOT_FOUND, NULL, "no such field");
 		return;
 	}

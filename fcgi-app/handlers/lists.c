@@ -139,7 +139,7 @@ static void change_list(struct app *app, const struct request *req,
 	writes_list_changed(app, req->param);
 	if (!write_finish(app, req, who, res, note, st,
 			  st == STORE_OK && store_rows_count(rows) != 1)) {
-		if (st == STORE_OK)
+		if (st == STORE_OK && store_rows_count(rows) != 1)
 			response_fail(res, API_NOT_FOUND, NULL, "no such list");
 		goto out;
 	}

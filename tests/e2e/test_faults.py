@@ -561,6 +561,64 @@ def test_redis_stopped_and_started_again_fails_nothing(api, redis_restored):
     _assert_audit(api, mix)
 
 
+def test_a_write_that_cannot_be_published_is_answered_503(api):
+    """A write commits, and then neither Redis nor PostgreSQL takes what
+    it must retire from the cache (no Redis answers the pool; the
+    organization's epoch bump refused, here by a trigger of the test's):
+    the answer is 503 "saved but not published yet", for every kind of
+    write, and the worker lives on (the handlers once went on to answer as
+    if the write had been refused: the worker crashed on a contact's
+    write, and a list's or a field's deletion was answered 404).  The
+    write stands; once the bump works again, the worker's next request
+    settles it.  One worker, so that each write meets a settled one."""
+    from private_pool import PrivatePool
+    c = api.create(name="before")
+    gone = api.create()
+    lst = api.new_list()
+    api.new_field("tier", "string")
+    fn = "test_no_bump_" + api.org_id.lower()
+    _psql("CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "IF NEW.cache_epoch <> OLD.cache_epoch THEN RAISE EXCEPTION 'no bump'; END IF; "
+          "RETURN NEW; END $$" % fn)
+    trigger = ("CREATE TRIGGER %s BEFORE UPDATE ON organizations FOR EACH ROW "
+               "WHEN (NEW.id = '%s') EXECUTE FUNCTION %s()" % (fn, api.org_id, fn))
+    writes = [("POST", "/contacts", {"email": c["email"], "name": "posted"}),
+              ("PATCH", "/contacts/" + c["id"], {"name": "patched"}),
+              ("DELETE", "/contacts/" + gone["id"], None),
+              ("DELETE", "/lists/" + lst["id"], None),
+              ("DELETE", "/fields/tier", None)]
+    # port 9: nothing listens, every Redis command fails at once
+    with PrivatePool({"workers": "1", "redis": "127.0.0.1:9"}) as pool:
+        try:
+            for method, path, body in writes:
+                _psql(trigger)
+                try:
+                    status, _, raw = pool.request(
+                        method, path, key=api.key,
+                        body=json.dumps(body).encode() if body else b"",
+                        content_type="application/json" if body else "")
+                finally:
+                    _psql("DROP TRIGGER %s ON organizations" % fn)
+                assert status == 503, (method, path, status, raw)
+                assert json.loads(raw)["error"] == {
+                    "code": "unavailable",
+                    "message": "the change was saved but could not be published yet, "
+                               "try again shortly"}, (method, path, raw)
+                # the worker's next request settles the write
+                assert pool.request("GET", "/healthz")[0] == 200
+        finally:
+            _psql("DROP TRIGGER IF EXISTS %s ON organizations" % fn)
+            _psql("DROP FUNCTION IF EXISTS %s()" % fn)
+    assert _psql("SELECT name FROM contacts WHERE org_id = '%s' AND id = '%s'"
+                 % (api.org_id, c["id"])) == ["patched"]
+    assert _psql("SELECT status FROM contacts WHERE org_id = '%s' AND id = '%s'"
+                 % (api.org_id, gone["id"])) == ["deleted"]
+    r = api.get("/lists/" + lst["id"])
+    assert r.status == 200 and r.json["list"]["deleted_at"], r
+    assert api.fields() == []
+    assert api.one(c["email"])["name"] == "patched"
+
+
 # --------------------------------------------------------------------------
 # 3. workers killed with SIGKILL, one after the other
 
