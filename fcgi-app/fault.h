@@ -13,10 +13,11 @@
  *
  *     <dir>/fault.<point>       its content: the pause in milliseconds
  *
- * The first request of any worker to reach the point takes the file (a
+ * The first worker to reach the point takes the file (a
  * rename: exactly one worker does), writes its pid to <dir>/fault.<point>.pid
  * and sleeps for the pause, then goes on.  Points: after_commit (an
- * idempotent write committed, its answer not sent yet).
+ * idempotent write committed, its answer not sent yet); worker_start (a
+ * new worker, before it settles what the slot's last worker left).
  */
 #ifndef CONTACTS_FAULT_H
 #define CONTACTS_FAULT_H

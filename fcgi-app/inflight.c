@@ -1,8 +1,8 @@
 /* inflight.c - the shared table of writes in flight.
  *
- * A slot is written by its worker only; another process reads it only once
- * that worker is gone (or to take up a note, which it then clears by
- * compare-and-swap on seq, so a newer note is never lost).  A note is
+ * A slot is written by its worker only; another process reads it to see
+ * whose its note is, and to take up a note that is nobody's, which it then
+ * clears by compare-and-swap on seq, so a newer note is never lost.  A note is
  * published by setting `set` last, with release order.
  */
 #include "inflight.h"
@@ -15,6 +15,7 @@ struct slot {
 	uint64_t last; /* last seq used in this slot */
 	char org_id[ID_LEN + 1];
 	struct store_backend backend;
+	int64_t owner; /* pid of the note's worker, 0: given up */
 };
 
 struct inflight {
@@ -51,7 +52,7 @@ int inflight_slots(const struct inflight *f)
 }
 
 uint64_t inflight_note(struct inflight *f, int slot, const char *org_id,
-		       const struct store_backend *backend)
+		       const struct store_backend *backend, pid_t owner)
 {
 	struct slot *s = &f->slots[slot];
 
@@ -61,6 +62,7 @@ uint64_t inflight_note(struct inflight *f, int slot, const char *org_id,
 	memcpy(s->org_id, org_id, sizeof(s->org_id));
 	s->org_id[ID_LEN] = '\0';
 	s->backend = *backend;
+	__atomic_store_n(&s->owner, (int64_t)owner, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&f->pending, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->set, s->last, __ATOMIC_RELEASE);
 	return s->last;
@@ -72,6 +74,14 @@ void inflight_committed(struct inflight *f, int slot, uint64_t seq)
 
 	if (seq && __atomic_load_n(&s->set, __ATOMIC_ACQUIRE) == seq)
 		__atomic_store_n(&s->backend.pid, 0, __ATOMIC_RELEASE);
+}
+
+void inflight_leave(struct inflight *f, int slot)
+{
+	struct slot *s = &f->slots[slot];
+
+	if (__atomic_load_n(&s->set, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
 }
 
 void inflight_clear(struct inflight *f, int slot, uint64_t seq)
@@ -93,6 +103,7 @@ bool inflight_get(struct inflight *f, int slot, struct inflight_note *out)
 		return false;
 	memcpy(out->org_id, s->org_id, sizeof(out->org_id));
 	out->backend = s->backend;
+	out->owner = (pid_t)__atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
 	out->seq = seq;
 	/* the slot's owner may have replaced the note meanwhile */
 	return __atomic_load_n(&s->set, __ATOMIC_ACQUIRE) == seq;

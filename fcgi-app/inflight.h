@@ -11,12 +11,18 @@
  * which nothing of the write can commit any more), then retires the
  * organization's entries as a write would.  Taking a note up twice is
  * harmless.
+ *
+ * A note also names the worker process that made it (its owner), which
+ * gives it up when the request that made it ends with the note still held
+ * (the write's outcome was lost; it answered 503): from then on, or once
+ * the owner is gone, the note is nobody's, and any worker takes it up.
  */
 #ifndef CONTACTS_INFLIGHT_H
 #define CONTACTS_INFLIGHT_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "id.h"
 #include "store.h"
@@ -27,6 +33,7 @@ struct inflight_note {
 	char org_id[ID_LEN + 1];
 	struct store_backend backend; /* pid 0: the write is known committed */
 	uint64_t seq; /* which note of the slot this is */
+	pid_t owner;  /* the worker that made it; 0: given up (inflight_leave) */
 };
 
 /* Maps nslots slots in shared memory; NULL on failure. */
@@ -34,13 +41,17 @@ struct inflight *inflight_new(int nslots);
 void inflight_free(struct inflight *f);
 int inflight_slots(const struct inflight *f);
 
-/* Notes a write in slot (the caller's own).  Returns the note's seq, or 0
- * when the slot still holds an older note (take it up first). */
+/* Notes a write in slot (the caller's own, owner its pid).  Returns the
+ * note's seq, or 0 when the slot still holds an older note (take it up
+ * first). */
 uint64_t inflight_note(struct inflight *f, int slot, const char *org_id,
-		       const struct store_backend *backend);
+		       const struct store_backend *backend, pid_t owner);
 /* The write of note seq committed: no server process needs ending, only
  * the cache telling (backend.pid becomes 0). */
 void inflight_committed(struct inflight *f, int slot, uint64_t seq);
+/* The owner of slot's note gives it up: its request ended with the note
+ * held.  Nothing when the slot holds none. */
+void inflight_leave(struct inflight *f, int slot);
 /* Clears slot's note if it is still note seq. */
 void inflight_clear(struct inflight *f, int slot, uint64_t seq);
 /* The note in slot, if any. */

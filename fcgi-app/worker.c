@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "fault.h"
 #include "handlers/handlers.h"
 #include "idempotency.h"
 #include "log.h"
@@ -165,6 +166,7 @@ static void serve(struct app *app, FCGX_Request *fr, struct request *req,
 		res->head_only = strcmp(req->method, "HEAD") == 0;
 		writes_settle(app);
 		metric_route = dispatch(app, req, res, &route, &who);
+		writes_leave(app);
 		if (strcmp(req->method, "GET") == 0 || res->head_only)
 			response_conditional(res, req->if_none_match);
 	}
@@ -252,7 +254,9 @@ int worker_run(const struct worker_args *args)
 		/* ignored on purpose (see above) */
 	}
 	/* A write of the worker that had this slot (or of another that is
-	 * gone) may have committed unpublished. */
+	 * gone) may have committed unpublished.  (A test may hold a new
+	 * worker here: the others must take that write up meanwhile.) */
+	FAULT_POINT("worker_start");
 	writes_settle(&app);
 	hostlease_tick(app.lease, app.store);
 	if (args->ready_fd >= 0) {

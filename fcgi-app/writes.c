@@ -2,6 +2,7 @@
 #include "writes.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "id.h"
 #include "lease.h"
@@ -114,7 +115,8 @@ int writes_begin(struct app *app, const char *org_id, uint64_t *note)
 	if (store_backend(app->store, &backend) != STORE_OK ||
 	    hostlease_claim(app->lease, &app->claims, app->store, org_id) < 0)
 		return -1;
-	*note = inflight_note(app->inflight, app->slot_index, org_id, &backend);
+	*note = inflight_note(app->inflight, app->slot_index, org_id, &backend,
+			     getpid());
 	return *note ? 0 : -1;
 }
 
@@ -151,31 +153,59 @@ int writes_replayed(struct app *app, const char *org_id)
 
 /* One note: end its server process unless the write is known committed
  * (after that nothing of it can commit any more), then retire. */
-static void settle(struct app *app, int slot)
+static void settle(struct app *app, int slot, const struct inflight_note *n)
 {
-	struct inflight_note n;
-
-	if (!inflight_get(app->inflight, slot, &n))
-		return;
-	if (n.backend.pid && store_end_backend(app->store, &n.backend) != STORE_OK)
+	if (n->backend.pid && store_end_backend(app->store, &n->backend) != STORE_OK)
 		return; /* PostgreSQL unreachable: next time */
-	if (retire_everything(app, n.org_id) < 0)
+	if (retire_everything(app, n->org_id) < 0)
 		return;
-	inflight_clear(app->inflight, slot, n.seq);
+	inflight_clear(app->inflight, slot, n->seq);
 	log_info("msg=\"settled a write whose outcome was lost\" org=%s slot=%d",
-		 n.org_id, slot);
+		 n->org_id, slot);
+}
+
+/* Whether a worker other than the note's maker must take note n of slot
+ * up: this worker's own slot (a note of the worker that had it before),
+ * a note its maker gave up (its request ended without publishing), or
+ * one whose maker is gone (the master reaped it: the slot names another
+ * process, or none).  A worker killed and not reaped yet looks like one
+ * still running its write, for the few milliseconds until the master's
+ * SIGCHLD. */
+static bool nobodys(const struct app *app, int slot, const struct inflight_note *n)
+{
+	return slot == app->slot_index || n->owner == 0 ||
+	       metrics_slot_pid(metrics_slot(app->metrics, slot)) != n->owner;
 }
 
 void writes_settle(struct app *app)
 {
-	int n = inflight_slots(app->inflight);
+	int slots = inflight_slots(app->inflight);
+	struct inflight_note n;
 
 	/* Not inside a request's transaction: what settling writes (an epoch
 	 * bump) must not roll back with it. */
 	if (!inflight_pending(app->inflight) || store_in_transaction(app->store))
 		return;
-	for (int i = 0; i < n; i++)
-		if (i == app->slot_index ||
-		    metrics_slot_pid(metrics_slot(app->metrics, i)) == 0)
-			settle(app, i);
+	for (int i = 0; i < slots; i++)
+		if (inflight_get(app->inflight, i, &n) && nobodys(app, i, &n))
+			settle(app, i, &n);
+}
+
+bool writes_in_doubt(struct app *app, const char *org_id)
+{
+	int slots = inflight_slots(app->inflight);
+	struct inflight_note n;
+
+	if (!inflight_pending(app->inflight))
+		return false;
+	for (int i = 0; i < slots; i++)
+		if (inflight_get(app->inflight, i, &n) && nobodys(app, i, &n) &&
+		    strcmp(n.org_id, org_id) == 0)
+			return true;
+	return false;
+}
+
+void writes_leave(struct app *app)
+{
+	inflight_leave(app->inflight, app->slot_index);
 }

@@ -10,6 +10,8 @@
  *                     and wait out the key leases), then drop the note
  *   writes_abandon()  rolled back: drop the note
  *   (connection lost) keep the note: writes_settle() takes it up
+ *   writes_leave()    at the end of every request: a note still held is
+ *                     given up, for any worker of the pool to take up
  *
  * docs/caching.md has the argument.
  */
@@ -50,8 +52,16 @@ void writes_everything_changed(struct app *app);
  * the organization is retired first.  0, or -1 (answer 503). */
 int writes_replayed(struct app *app, const char *org_id);
 
-/* Takes up notes left behind: this worker's, and those of workers that
- * are gone.  Cheap when there are none. */
+/* Takes up notes left behind: this worker's, those given up, and those of
+ * workers that are gone.  Cheap when there are none. */
 void writes_settle(struct app *app);
+/* Whether a note of org_id is left behind and not taken up yet (the
+ * store was unreachable): a write of the organization may have committed
+ * unpublished, and its cached answers must not be read or stored until
+ * it is settled.  Cheap when no write is in flight. */
+bool writes_in_doubt(struct app *app, const char *org_id);
+/* The request is over: a note of this worker still held (the write's
+ * outcome was lost, or it could not be published) is given up. */
+void writes_leave(struct app *app);
 
 #endif

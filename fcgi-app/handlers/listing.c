@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "sha256.h"
 #include "validate.h"
+#include "writes.h"
 
 /* A cached entry is the JSON body, its ETag (ETAG_LEN hex digits), then
  * one byte: 'F' for a full page (which carries a Link to the next one),
@@ -318,12 +319,16 @@ void listing_serve(struct app *app, const struct request *req,
 	struct buf *entry = &res->body;
 	enum store_status st;
 	bool found;
+	/* A write of the organization whose outcome was lost, not settled
+	 * yet: the cache may hide it (writes.h). */
+	bool cached = !writes_in_doubt(app, who->key.org_id);
 
 	/* The entry is built in the body buffer; its flag byte is cut off
 	 * before sending. */
 	buf_reset(entry);
 	fixed_deps(ls, &deps);
-	if (cache_get(app->cache, who->key.org_id, who->key.cache_epoch, ls->what,
+	if (!cached ||
+	    cache_get(app->cache, who->key.org_id, who->key.cache_epoch, ls->what,
 		      &deps, entry, &ticket) != CACHE_HIT || !entry_valid(entry)) {
 		buf_reset(entry);
 		st = load(app, who, ls, &found, entry, &deps);
@@ -335,8 +340,9 @@ void listing_serve(struct app *app, const struct request *req,
 			response_fail(res, API_NOT_FOUND, NULL, "no such list");
 			return;
 		}
-		cache_put(app->cache, who->key.org_id, who->key.cache_epoch, ls->what,
-			  &ticket, &deps, entry->data, entry->len);
+		if (cached)
+			cache_put(app->cache, who->key.org_id, who->key.cache_epoch,
+				  ls->what, &ticket, &deps, entry->data, entry->len);
 	}
 	if (entry->data[entry->len - 1] == ENTRY_FULL)
 		link_next(res, ls);

@@ -32,6 +32,7 @@ after this one find the stack whole.
 
 import http.client
 import json
+import os
 import random
 import re
 import signal
@@ -46,6 +47,7 @@ import conftest
 import stack
 from conftest import (_complete, _parse_raw, _base, assert_error, host_header,
                       request, uniq_email, uniq_name)
+from test_idempotency_crash import _arm, _held_pid, fault_dir  # noqa: F401
 
 FIELDS = ("eid", "name", "phone", "company", "type")
 
@@ -54,6 +56,7 @@ READERS = 2
 PAUSE = 0.03          # between two requests of one thread
 MAX_REQUESTS = 8000   # of one mix, all threads together
 MAX_SECONDS = 150     # of one mix
+NEW_WORKER_HELD_MS = 4000  # under the master's 5 s wait for a new worker
 SLOW = 8.0            # "answers within several seconds" (nginx's client
                       # timeouts are 10 s: a request queued behind a held
                       # worker would take longer)
@@ -758,6 +761,79 @@ def test_write_of_a_killed_worker_is_not_hidden_by_the_cache(api, pool):
         assert set(seen.values()) == {held}, \
             "PostgreSQL holds name %r, the reads say %r" % (held, seen)
 
+
+
+def test_a_write_whose_worker_died_is_taken_up_before_the_cache_is_read(
+        api, pool, fault_dir):
+    """The window the test above can fall into by timing, held open: a
+    worker killed after its write committed and before it published it,
+    and its replacement held before it settles the slot (the fault point
+    worker_start).  The replacement is in the slot, so the note's slot
+    names a live process; the note is still nobody's (its maker is gone),
+    and the other workers take it up before they read the cache for the
+    organization: every read shows the committed write while the new
+    worker is still held.  (Before, they left the slot's note to its new
+    worker and answered the cached contact meanwhile.)"""
+    master, n = pool
+    assert n >= 2, "needs a pool of two workers or more"
+    c = api.create(name="before")
+    for _ in range(3):
+        assert api.one(c["email"])["name"] == "before"
+        api.page()
+    h0 = stack.cache_counters()["hits"]
+    assert api.one(c["email"])["name"] == "before"
+    assert stack.cache_counters()["hits"] > h0, "the look-up is not cached"
+
+    held = _arm(fault_dir)  # after_commit: a keyed write, committed
+    out = {}
+
+    def write():
+        try:
+            out["r"] = api.post("/contacts", {"email": c["email"], "name": "after"},
+                                headers={"Idempotency-Key": "died-" + uniq_name()})
+        except Exception as e:  # reset, timeout
+            out["r"] = e
+
+    t = threading.Thread(target=write, daemon=True)
+    t.start()
+    assert stack.wait_until(lambda: _held_pid(held), 10), \
+        "no worker reached the fault point after_commit"
+    victim = _held_pid(held)
+    assert _pg_name(c["id"]) == "after"  # committed, not published
+    starting = _arm(fault_dir, "worker_start", NEW_WORKER_HELD_MS)
+    log0 = stack.log_size()
+    stack.signal_checked(victim, signal.SIGKILL, stack.POOL_NAME, parent=master)
+    t.join(15)
+    assert not t.is_alive()
+    assert not isinstance(out["r"], Exception), out["r"]
+    assert_error(out["r"], 502, "unavailable")
+    assert stack.wait_until(lambda: _held_pid(starting), 10), \
+        "no new worker reached the fault point worker_start"
+    newbie, t0 = _held_pid(starting), time.monotonic()
+    assert newbie != victim and newbie in stack.workers(master)
+
+    for _ in range(2 * n):
+        seen = {
+            "email": api.one(c["email"])["name"],
+            "page": api.page().json["contacts"][0]["name"],
+            "page 0/7": api.page(offset=0, limit=7).json["contacts"][0]["name"],
+        }
+        assert set(seen.values()) == {"after"}, \
+            "PostgreSQL holds 'after', the reads say %r" % seen
+    # ... all of it while the new worker was still held, by the others
+    assert time.monotonic() - t0 < NEW_WORKER_HELD_MS / 1000.0 - 0.5, \
+        "the reads took longer than the new worker was held"
+    settled = [line for line in stack.log_lines_since(log0)
+               if "settled a write whose outcome was lost" in line
+               and "org=%s" % api.org_id in line]
+    assert settled and all("pid=%d " % newbie not in line for line in settled), \
+        settled
+    assert stack.wait_until(
+        lambda: (len(stack.workers(master)) == n
+                 and victim not in stack.workers(master)
+                 and not os.path.exists(starting[:-len(".pid")])), 30), \
+        stack.workers(master)
+    assert api.one(c["email"])["name"] == "after"
 
 # --------------------------------------------------------------------------
 # 4. slow clients, a slow body, a 10 MB body

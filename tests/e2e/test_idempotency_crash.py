@@ -24,21 +24,28 @@ POINT = "after_commit"
 PAUSE_MS = 30000  # the test kills the worker long before
 
 
+# the points this module and test_faults.py arm (fcgi-app/fault.h)
+POINTS = (POINT, "worker_start")
+
+
+def _clear_points(d):
+    for point in POINTS:
+        armed = os.path.join(d, "fault." + point)
+        for f in (armed, armed + ".pid"):
+            if os.path.exists(f):
+                os.unlink(f)
+
+
 @pytest.fixture
 def fault_dir():
     d = os.environ.get("CONTACTS_FAULT_DIR")
     if not d:
         pytest.skip("needs scripts/test's stack: a build with "
                     "--enable-fault-hooks and CONTACTS_FAULT_DIR set")
-    armed = os.path.join(d, "fault." + POINT)
-    for f in (armed, armed + ".pid"):
-        if os.path.exists(f):
-            os.unlink(f)
+    _clear_points(d)
     yield d
     # a hook that never fired must not hold a later test's write
-    for f in (armed, armed + ".pid"):
-        if os.path.exists(f):
-            os.unlink(f)
+    _clear_points(d)
 
 
 @pytest.fixture
@@ -52,10 +59,10 @@ def pool():
     stack.wait_until(lambda: len(stack.workers(stack.pool_pid())) == n, 30)
 
 
-def _arm(d):
-    armed = os.path.join(d, "fault." + POINT)
+def _arm(d, point=POINT, pause_ms=PAUSE_MS):
+    armed = os.path.join(d, "fault." + point)
     with open(armed + ".tmp", "w", encoding="ascii") as f:
-        f.write("%d\n" % PAUSE_MS)
+        f.write("%d\n" % pause_ms)
     os.replace(armed + ".tmp", armed)
     return armed + ".pid"
 
