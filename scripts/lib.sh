@@ -12,8 +12,8 @@
 #   PORT         nginx, on 127.0.0.1                 (8080)
 #   PG_PORT      PostgreSQL, on 127.0.0.1            (54329)
 #   REDIS_PORT   Redis, on 127.0.0.1                 (63799)
-#   WORKERS      FastCGI worker processes            (8: four per core of
-#                the 2-core machines this is measured on; scripts/test: 4)
+#   WORKERS      FastCGI worker processes            (six per core, as
+#                contacts-fcgi's own default: 12 on 2 cores; scripts/test: 4)
 #   NO_INSTALL   1: do not install missing packages  (unset)
 #   BIN_DIR      where contacts-fcgi and contactsctl are (<repo>/fcgi-app;
 #                scripts/test --sanitize points it at a sanitizer build)
@@ -39,7 +39,7 @@ RUN_DIR=${RUN_DIR:-$REPO/run}
 PORT=${PORT:-8080}
 PG_PORT=${PG_PORT:-54329}
 REDIS_PORT=${REDIS_PORT:-63799}
-WORKERS=${WORKERS:-8}
+WORKERS=${WORKERS:-$((6 * $(nproc 2>/dev/null || echo 2)))}
 
 PKGS_BUILD=(gcc libc6-dev make autoconf automake libtool pkg-config
 	libfcgi-dev libjansson-dev libhiredis-dev libpq-dev libcmocka-dev)
