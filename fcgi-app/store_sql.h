@@ -256,26 +256,33 @@ enum stmt {
 	"THEN idempotency_key_taken() END FROM w"
 
 /* The CTEs of the two upsert statements, up to their last SELECT (or,
- * with a key, KEEP_RESULT's). */
+ * with a key, KEEP_RESULT's).  contact_upsert runs, when the branch
+ * before it wrote nothing, as a call in a subquery's target list (OFFSET 0:
+ * one call, gated by the subquery's condition) rather than as a function
+ * scan: the scan's set-up on every execution, which runs whether or not
+ * the call does, cost a create about 28 µs of PostgreSQL's CPU
+ * (docs/performance.md, "A plan's set-up"). */
 #define UPSERT_PLAIN_WITH                                                      \
 	"WITH u AS (" UPSERT_UPDATE " AND cardinality($11::text[]) = 0 "            \
 	"AND cardinality($12::text[]) = 0 AND $13::jsonb IS NULL RETURNING t.*), "  \
 	"w AS (SELECT ROW(u.*)::contacts AS c, 'IMPORT_UPDATE'::text AS action, "   \
 	"0 AS lists_updated, 0 AS lists_removed, " WRITE_NO_ERROR " FROM u "        \
-	"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, "                 \
+	"UNION ALL SELECT (f.r).* FROM (SELECT contact_upsert($1, $2, $3, $4, "     \
 	"$5::int | CASE WHEN cardinality($11::text[]) = 0 "                         \
 	"AND cardinality($12::text[]) = 0 AND $13::jsonb IS NULL "                  \
-	"THEN 128 ELSE 0 END, " UPSERT_ARGS ") x "                                  \
-	"WHERE NOT EXISTS (SELECT 1 FROM u))"
+	"THEN 128 ELSE 0 END, " UPSERT_ARGS ") AS r "                               \
+	"WHERE NOT EXISTS (SELECT 1 FROM u) OFFSET 0) f)"
 #define UPSERT_LISTS_WITH                                                      \
 	"WITH e AS MATERIALIZED (SELECT 1 FROM contacts t WHERE t.org_id = $1 "     \
 	"AND t.email_key = email_key($4)), "                                        \
-	"n AS MATERIALIZED (SELECT x.* FROM contact_create($1, $2, $3, $4, "        \
-	"$6, $7, $8, $9, $10, $11::text[]) x WHERE NOT EXISTS (SELECT 1 FROM e) "   \
-	"AND $13::jsonb IS NULL AND " LISTS_KNOWN "), "                             \
+	"n AS MATERIALIZED (SELECT (f.r).* FROM (SELECT contact_create($1, $2, "    \
+	"$3, $4, $6, $7, $8, $9, $10, $11::text[]) AS r "                          \
+	"WHERE NOT EXISTS (SELECT 1 FROM e) "                                       \
+	"AND $13::jsonb IS NULL AND " LISTS_KNOWN " OFFSET 0) f), "                 \
 	"w AS (SELECT n.* FROM n "                                                  \
-	"UNION ALL SELECT x.* FROM contact_upsert($1, $2, $3, $4, $5::int, "        \
-	 UPSERT_ARGS ") x WHERE NOT EXISTS (SELECT 1 FROM n))"
+	"UNION ALL SELECT (f.r).* FROM (SELECT contact_upsert($1, $2, $3, $4, "     \
+	"$5::int, " UPSERT_ARGS ") AS r WHERE NOT EXISTS (SELECT 1 FROM n) "        \
+	"OFFSET 0) f)"
 
 #define STMT_MAX_PARAMS 15
 
