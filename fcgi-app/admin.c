@@ -407,8 +407,8 @@ int admin_org_create(struct admin *a, const char *name)
 
 /* Removes change feed entries older than keep_days (at least 30) and
  * expired idempotency answers, and folds the block counts' stripes
- * (schema/015), a batch at a time so that no statement holds many rows
- * for long. */
+ * that no running backend writes (schema/015, 022), a batch at a time so
+ * that no statement holds many rows for long. */
 #define SQL_FEED_PRUNE "SELECT changes_prune(make_interval(days => $1::int), 10000)"
 #define SQL_IDEM_PRUNE "SELECT idempotency_prune(10000)"
 #define SQL_STRIPES_FOLD "SELECT block_stripes_fold(1000)"

@@ -15,6 +15,7 @@ import select
 import shutil
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -170,35 +171,53 @@ def test_creates_do_not_wait_for_another_write(api, kind, how):
         assert all_ids(api, "/contacts", offset=off, limit=1) == shown[off:off + 1], off
 
 
-def test_prune_folds_the_stripes_and_keeps_the_counts(api, sql):
-    """Writers that found every stripe of a block held made stripes of
-    their own; `contactsctl prune` folds each block's back into one row,
-    and the pages and counts are the same before and after."""
+def test_prune_folds_the_stripes_of_ended_sessions_and_keeps_the_counts(api, sql):
+    """A block's counts have a stripe per backend that wrote them
+    (schema/022): creates made by sessions that have ended leave a stripe
+    each, which `contactsctl prune` folds into one per block; the stripes
+    of running backends (the service's) stay as they are, and the pages and
+    counts are the same before and after."""
     lst = api.new_list()
     api.upsert({"email": uniq_email("base"), "addToLists": [lst["id"]]}, expect=201)
-    held = HeldWrite(held_statement("create", api.org_id, lst["id"], None))
-    try:
-        creates_while_held(api, lst["id"], 6)
-        # the held create holds a stripe of the last block of the contacts
-        # and of the list: the creates made others
-        stripes = int(sql("SELECT count(*) FROM contact_blocks WHERE org_id = '%s'"
-                          % api.org_id))
-        members_stripes = int(sql("SELECT count(*) FROM list_member_blocks "
-                                  "WHERE org_id = '%s'" % api.org_id))
-        assert stripes >= 2 and members_stripes >= 2, (stripes, members_stripes)
-        held.end("COMMIT")
-    finally:
-        held.kill()
+    ended = []
+    for _ in range(3):
+        held = HeldWrite(held_statement("create", api.org_id, lst["id"], None)
+                         + "; SELECT pg_backend_pid()")
+        try:
+            assert held.output[-2:-1] == ["IMPORT_CREATE"], held.output
+            ended.append(int(held.output[-1]))
+            creates_while_held(api, lst["id"], 2)
+            held.end("COMMIT")
+        finally:
+            held.kill()
+    pids = ",".join(str(p) for p in ended)
+    for _ in range(100):  # a backend ends a moment after its client
+        if sql("SELECT count(*) FROM pg_stat_activity WHERE pid IN (%s)" % pids).strip() == "0":
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the psql sessions' backends did not end")
+
+    def stripes(table):
+        """(the stripes of ended backends, those of running ones)"""
+        row = sql("SELECT count(*) FILTER (WHERE NOT r), count(*) FILTER (WHERE r) "
+                  "FROM (SELECT stripe < 0 AND -stripe IN (SELECT pid FROM pg_stat_activity) "
+                  "AS r FROM %s WHERE org_id = '%s') s" % (table, api.org_id))
+        return tuple(int(x) for x in row.strip().split("|"))
+
     shown = all_ids(api, "/contacts")
     members = all_ids(api, "/lists/%s/contacts" % lst["id"])
-    assert len(shown) == 8 and len(members) == 1 + 1 + 3, (shown, members)
+    assert len(shown) == 1 + 3 + 6 and len(members) == 1 + 3 + 3, (shown, members)
+    contacts_before, members_before = stripes("contact_blocks"), stripes("list_member_blocks")
+    # one stripe for each ended session, in the one block of the contacts
+    # and of the list's members; one at least of the service's own
+    assert contacts_before[0] == 3 and members_before[0] == 3, (contacts_before, members_before)
+    assert contacts_before[1] >= 1 and members_before[1] >= 1, (contacts_before, members_before)
 
     out = conftest.ctl("prune").stdout
     assert "folded" in out, out
-    assert sql("SELECT count(*) FROM contact_blocks WHERE org_id = '%s'"
-               % api.org_id).strip() == "1"
-    assert sql("SELECT count(*) FROM list_member_blocks WHERE org_id = '%s'"
-               % api.org_id).strip() == "1"
+    assert stripes("contact_blocks") == (1, contacts_before[1])
+    assert stripes("list_member_blocks") == (1, members_before[1])
     assert all_ids(api, "/contacts") == shown
     assert all_ids(api, "/lists/%s/contacts" % lst["id"]) == members
     r = api.get("/lists/%s" % lst["id"])
