@@ -346,12 +346,12 @@ static const struct stmt_def stmt_defs[STMT__COUNT] = {
 		"FROM api_keys k JOIN organizations o ON o.id = k.org_id "
 		"WHERE k.id = $1 AND k.revoked_at IS NULL"},
 	/* $1 org, $2 email key: the unique index; store.c drops a deleted
-	 * contact unless it was asked for.  ICU folds the case; the result is
-	 * compared under the column's collation, or the index could not serve. */
+	 * contact unless it was asked for.  email_key() folds the case
+	 * (schema/023), its result in the column's collation, so that the
+	 * index serves. */
 	[STMT_CONTACT_BY_EMAIL] = {"contact_by_email", 2,
 		"SELECT " CONTACT_COLUMNS " FROM contacts "
-		"WHERE org_id = $1 AND email_key = "
-		"(lower($2 COLLATE \"und-x-icu\") COLLATE \"default\")"},
+		"WHERE org_id = $1 AND email_key = email_key($2)"},
 	/* $1 org, $2 id */
 	[STMT_CONTACT_BY_ID] = {"contact_by_id", 2,
 		"SELECT " CONTACT_COLUMNS " FROM contacts "
