@@ -146,6 +146,21 @@ def test_every_write_function_plans_generically(sql):
         assert "plan_cache_mode=force_generic_plan" in conf, r
 
 
+def test_email_key_is_icus_lower_case_for_ascii_and_beyond(sql):
+    """schema/023: email_key() lower-cases an ASCII email without ICU; its
+    key must be ICU's, which every stored key is, for every ASCII
+    character and for emails beyond ASCII (the Kelvin sign, dotted I,
+    sharp s, final sigma)."""
+    emails = ["".join(chr(c) for c in range(1, 128)).replace("'", "''"),
+              "Ann.Lee+Tag@Example.COM", "\u212aelvin@x.io", "\u0130stanbul@X.tr",
+              "Stra\u00dfe@EXAMPLE.de", "\u03a3\u039f\u03a3@x.gr", "\u00c9lodie@x.fr"]
+    values = ", ".join("('%s')" % e for e in emails)
+    out = sql("SELECT count(*) FILTER (WHERE email_key(e) IS DISTINCT FROM "
+              "lower(e COLLATE \"und-x-icu\") COLLATE \"default\"), count(*) "
+              "FROM (VALUES %s) v(e)" % values).strip()
+    assert out == "0|%d" % len(emails), out
+
+
 def test_bulk_into_an_organization_the_statistics_do_not_know(sql):
     """A new tenant's first imports, before autovacuum analyzes them: the
     planner's statistics say the organization has no contacts.  The bulk
