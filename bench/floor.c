@@ -12,6 +12,16 @@
  * instead, one GET each time (the caller stores the same answers there):
  * the floor of any design that reads a shared cache on every request.
  *
+ * With FLOOR_PG in the environment (a libpq conninfo), a POST is the write
+ * floor: its body read and dropped, S5's statement run on PostgreSQL
+ * (FLOOR_SQL: a file with the statement, $1..$13 as the service binds them,
+ * prepared once per process) for a random one of the FLOOR_N seeded
+ * contacts of organization FLOOR_ORG, with a random name, as pgbench does,
+ * then one INCR in Redis (the one round trip with which a write retires
+ * what the cache holds), and the answer FLOOR_ANSWER: the floor of any
+ * design that runs the service's write and tells the cache, with no
+ * parsing, no validation and no encoding of its own.
+ *
  *   floor LISTEN NPROC EMAIL_ANSWER PAGE_ANSWER [REDIS]
  *
  * LISTEN is a unix socket path or ":port" (FCGX_OpenSocket's syntax).
@@ -19,6 +29,7 @@
  */
 #include <fcgiapp.h>
 #include <hiredis/hiredis.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -67,21 +78,96 @@ static redisContext *redis_connect(const char *addr)
 	return c;
 }
 
+/* The write floor's settings (FLOOR_PG and the rest); pg NULL: none. */
+struct write_floor {
+	PGconn *pg;
+	const char *org;
+	long n;
+	struct answer answer;
+	unsigned seed;
+};
+
+static void write_connect(struct write_floor *w)
+{
+	const char *conninfo = getenv("FLOOR_PG");
+	struct answer sql;
+	PGresult *res;
+
+	w->pg = NULL;
+	if (!conninfo)
+		return;
+	w->org = getenv("FLOOR_ORG");
+	w->n = getenv("FLOOR_N") ? atol(getenv("FLOOR_N")) : 0;
+	if (!w->org || w->n < 1 || !getenv("FLOOR_SQL") || !getenv("FLOOR_ANSWER") ||
+	    load(getenv("FLOOR_SQL"), &sql) < 0 || load(getenv("FLOOR_ANSWER"), &w->answer) < 0) {
+		fprintf(stderr, "floor: FLOOR_PG needs FLOOR_ORG, FLOOR_N, FLOOR_SQL, FLOOR_ANSWER\n");
+		_exit(1);
+	}
+	sql.data[sql.len] = '\0';
+	w->pg = PQconnectdb(conninfo);
+	if (PQstatus(w->pg) != CONNECTION_OK) {
+		fprintf(stderr, "floor: %s", PQerrorMessage(w->pg));
+		_exit(1);
+	}
+	res = PQprepare(w->pg, "s5", sql.data, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "floor: cannot prepare FLOOR_SQL: %s", PQerrorMessage(w->pg));
+		_exit(1);
+	}
+	PQclear(res);
+	free(sql.data);
+	w->seed = (unsigned)getpid();
+}
+
+/* A POST: its body dropped, S5's statement, one INCR, the answer. */
+static void write_once(struct write_floor *w, redisContext *rc, FCGX_Request *r)
+{
+	char body[65536], id[16], email[64], key[64], name[32];
+	long p = 1 + (long)(rand_r(&w->seed) % w->n);
+	const char *params[13] = {w->org, id, email, key, "2", NULL, name, NULL,
+				  NULL, NULL, "{}", "{}", NULL};
+	PGresult *res;
+	redisReply *rep;
+
+	while (FCGX_GetStr(body, sizeof(body), r->in) > 0)
+		;
+	snprintf(id, sizeof(id), "%09d", 100000000 + rand_r(&w->seed) % 900000000);
+	snprintf(email, sizeof(email), "User%ld@Bench.Example.com", p);
+	snprintf(key, sizeof(key), "user%ld@bench.example.com", p);
+	snprintf(name, sizeof(name), "Bench %d", rand_r(&w->seed));
+	res = PQexecPrepared(w->pg, "s5", 13, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		fprintf(stderr, "floor: S5's statement: %s", PQerrorMessage(w->pg));
+		_exit(1);
+	}
+	PQclear(res);
+	rep = rc ? redisCommand(rc, "INCR floor:writes") : NULL;
+	if (!rep || rep->type != REDIS_REPLY_INTEGER)
+		_exit(1);
+	freeReplyObject(rep);
+	FCGX_PutStr(w->answer.data, w->answer.len, r->out);
+}
+
 static void serve(int sock, const struct answer *email, const struct answer *page,
 		  const char *redis)
 {
 	redisContext *rc = redis ? redis_connect(redis) : NULL;
+	struct write_floor w;
 	FCGX_Request r;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	write_connect(&w);
 	if (FCGX_InitRequest(&r, sock, 0) != 0)
 		_exit(1);
 	while (FCGX_Accept_r(&r) >= 0) {
 		const char *qs = FCGX_GetParam("QUERY_STRING", r.envp);
+		const char *method = FCGX_GetParam("REQUEST_METHOD", r.envp);
 		bool by_email = qs && strstr(qs, "email=");
 		const struct answer *a = by_email ? email : page;
 
-		if (rc && qs && strstr(qs, "via=redis")) {
+		if (w.pg && method && strcmp(method, "POST") == 0) {
+			write_once(&w, rc, &r);
+		} else if (rc && qs && strstr(qs, "via=redis")) {
 			redisReply *rep = redisCommand(rc, "GET %s", by_email ? "floor:email"
 									      : "floor:page");
 
