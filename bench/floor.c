@@ -87,7 +87,7 @@ struct write_floor {
 	unsigned seed;
 };
 
-static void write_connect(struct write_floor *w)
+static void write_connect(struct write_floor *w, bool have_redis)
 {
 	const char *conninfo = getenv("FLOOR_PG");
 	struct answer sql;
@@ -98,9 +98,9 @@ static void write_connect(struct write_floor *w)
 		return;
 	w->org = getenv("FLOOR_ORG");
 	w->n = getenv("FLOOR_N") ? atol(getenv("FLOOR_N")) : 0;
-	if (!w->org || w->n < 1 || !getenv("FLOOR_SQL") || !getenv("FLOOR_ANSWER") ||
+	if (!have_redis || !w->org || w->n < 1 || !getenv("FLOOR_SQL") || !getenv("FLOOR_ANSWER") ||
 	    load(getenv("FLOOR_SQL"), &sql) < 0 || load(getenv("FLOOR_ANSWER"), &w->answer) < 0) {
-		fprintf(stderr, "floor: FLOOR_PG needs FLOOR_ORG, FLOOR_N, FLOOR_SQL, FLOOR_ANSWER\n");
+		fprintf(stderr, "floor: FLOOR_PG needs REDIS, FLOOR_ORG, FLOOR_N, FLOOR_SQL, FLOOR_ANSWER\n");
 		_exit(1);
 	}
 	sql.data[sql.len] = '\0';
@@ -141,7 +141,7 @@ static void write_once(struct write_floor *w, redisContext *rc, FCGX_Request *r)
 		_exit(1);
 	}
 	PQclear(res);
-	rep = rc ? redisCommand(rc, "INCR floor:writes") : NULL;
+	rep = redisCommand(rc, "INCR floor:writes");
 	if (!rep || rep->type != REDIS_REPLY_INTEGER)
 		_exit(1);
 	freeReplyObject(rep);
@@ -156,7 +156,7 @@ static void serve(int sock, const struct answer *email, const struct answer *pag
 	FCGX_Request r;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	write_connect(&w);
+	write_connect(&w, rc != NULL);
 	if (FCGX_InitRequest(&r, sock, 0) != 0)
 		_exit(1);
 	while (FCGX_Accept_r(&r) >= 0) {
