@@ -184,6 +184,24 @@ def test_expired_keys_are_processed_again(api, sql):
     assert third.header("Idempotent-Replayed") == "true" and third.raw == again.raw
 
 
+def test_prune_removes_the_expired_answers_and_keeps_the_live_ones(api, sql):
+    """The sweep (contactsctl prune, a timer): expired answers go, a live
+    one stays and still replays."""
+    old, live, body = ikey(), ikey(), {"email": uniq_email()}
+    assert post(api, "/contacts", {"email": uniq_email()}, old).status == 201
+    first = post(api, "/contacts", body, live)
+    assert first.status == 201
+    sql("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' "
+        "WHERE org_id = '%s' AND key = '%s'" % (api.org_id, old))
+    out = conftest.ctl("prune").stdout
+    assert "expired idempotency keys" in out, out
+    left = sql("SELECT key FROM idempotency_keys WHERE org_id = '%s' "
+               "AND key IN ('%s', '%s')" % (api.org_id, old, live)).split()
+    assert left == [live], left
+    again = post(api, "/contacts", body, live)
+    assert again.header("Idempotent-Replayed") == "true" and again.raw == first.raw, again
+
+
 def test_an_erasure_removes_the_answers_that_show_the_contact(api, sql):
     k, email = ikey(), uniq_email()
     c = post(api, "/contacts", {"email": email, "name": "Personal Name"}, k).json["contact"]
